@@ -1,0 +1,254 @@
+package fsm
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/raftflow/engine/fsm/fsmpb"
+)
+
+// findActivity resolves an activity by scheduled event id (token) or by
+// activity id (the ById forms). Activity ids are unique among pending
+// activities, so the map walk has one possible answer.
+func (w *wf) findActivity(scheduledID int64, attempt int32, activityID string) *fsmpb.ActivityInfo {
+	if scheduledID > 0 {
+		a := w.st.Activities[scheduledID]
+		if a == nil || a.Attempt != attempt {
+			return nil
+		}
+		return a
+	}
+	for _, a := range w.st.Activities {
+		if a.ActivityId == activityID {
+			return a
+		}
+	}
+	return nil
+}
+
+func (t *txn) activityResult(op *fsmpb.ActivityResult) *Result {
+	w, err := t.loadRunning(op.Namespace, op.WorkflowId, op.RunId)
+	if err != nil {
+		return &Result{Err: err}
+	}
+	a := w.findActivity(op.ScheduledEventId, op.Attempt, op.ActivityId)
+	if a == nil || a.StartedTime == 0 {
+		return &Result{Err: ErrStaleTask}
+	}
+	switch o := op.Outcome.(type) {
+	case *fsmpb.ActivityResult_Completed:
+		ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
+			Result: o.Completed, ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: op.Identity,
+		}}
+		w.endActivity(a, ev)
+	case *fsmpb.ActivityResult_Failed:
+		if op.LastHeartbeatDetails != nil {
+			a.HeartbeatDetails = op.LastHeartbeatDetails
+		}
+		w.activityFailed(a, o.Failed, op.Identity)
+	case *fsmpb.ActivityResult_Canceled:
+		ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED)
+		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCanceledEventAttributes{ActivityTaskCanceledEventAttributes: &historypb.ActivityTaskCanceledEventAttributes{
+			Details: o.Canceled, LatestCancelRequestedEventId: a.CancelRequestedEventId,
+			ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: op.Identity,
+		}}
+		w.endActivity(a, ev)
+	default:
+		return &Result{Err: invalidArg("activity result has no outcome")}
+	}
+	w.save()
+	return &Result{RunID: w.st.RunId}
+}
+
+// endActivity records the final attempt's Started event and the close event.
+func (w *wf) endActivity(a *fsmpb.ActivityInfo, closeEv *historypb.HistoryEvent) {
+	var evs []*historypb.HistoryEvent
+	if a.StartedTime > 0 {
+		started := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+		started.EventTime = ts(a.StartedTime)
+		started.Attributes = &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
+			ScheduledEventId: a.ScheduledEventId, Identity: a.StartedIdentity, RequestId: a.PollRequestId,
+			Attempt: a.Attempt, LastFailure: a.LastFailure,
+		}}
+		evs = append(evs, started)
+	}
+	w.removeActivity(a)
+	w.record(append(evs, closeEv)...)
+}
+
+func (w *wf) activityFailed(a *fsmpb.ActivityInfo, f *failurepb.Failure, identity string) {
+	backoff, state := w.nextRetry(a, f)
+	if state == enumspb.RETRY_STATE_IN_PROGRESS {
+		w.retryActivity(a, f, backoff)
+		return
+	}
+	ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED)
+	ev.Attributes = &historypb.HistoryEvent_ActivityTaskFailedEventAttributes{ActivityTaskFailedEventAttributes: &historypb.ActivityTaskFailedEventAttributes{
+		Failure: f, ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: identity, RetryState: state,
+	}}
+	w.endActivity(a, ev)
+}
+
+// activityTimedOut handles a fired activity timeout of timeoutType.
+func (w *wf) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.TimeoutType) {
+	f := &failurepb.Failure{
+		Message: fmt.Sprintf("activity %s timeout", timeoutName(timeoutType)),
+		Source:  "Server",
+		FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
+			TimeoutType: timeoutType, LastHeartbeatDetails: a.HeartbeatDetails,
+		}},
+	}
+	state := enumspb.RETRY_STATE_TIMEOUT
+	if timeoutType == enumspb.TIMEOUT_TYPE_START_TO_CLOSE || timeoutType == enumspb.TIMEOUT_TYPE_HEARTBEAT {
+		var backoff int64
+		backoff, state = w.nextRetry(a, f)
+		if state == enumspb.RETRY_STATE_IN_PROGRESS {
+			w.retryActivity(a, f, backoff)
+			return
+		}
+	}
+	if a.LastFailure != nil && timeoutType == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE {
+		f.Cause = a.LastFailure
+	}
+	ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)
+	started := int64(0)
+	if a.StartedTime > 0 {
+		started = -1
+	}
+	ev.Attributes = &historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes{ActivityTaskTimedOutEventAttributes: &historypb.ActivityTaskTimedOutEventAttributes{
+		Failure: f, ScheduledEventId: a.ScheduledEventId, StartedEventId: started, RetryState: state,
+	}}
+	w.endActivity(a, ev)
+}
+
+func timeoutName(t enumspb.TimeoutType) string {
+	switch t {
+	case enumspb.TIMEOUT_TYPE_START_TO_CLOSE:
+		return "StartToClose"
+	case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START:
+		return "ScheduleToStart"
+	case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
+		return "ScheduleToClose"
+	case enumspb.TIMEOUT_TYPE_HEARTBEAT:
+		return "Heartbeat"
+	}
+	return t.String()
+}
+
+// retryActivity schedules the next attempt after backoff. No event is
+// written: Temporal records only the last attempt in history.
+func (w *wf) retryActivity(a *fsmpb.ActivityInfo, f *failurepb.Failure, backoff int64) {
+	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE,
+		fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START)
+	w.t.delTask(a.TaskKey)
+	a.TaskKey = nil
+	a.Attempt++
+	a.LastFailure = f
+	a.LastWorkerIdentity = a.StartedIdentity
+	a.StartedTime, a.StartedIdentity, a.PollRequestId = 0, "", ""
+	a.LastHeartbeatTime = 0
+	if backoff <= 0 {
+		w.dispatchActivity(a)
+		return
+	}
+	a.RetryTimerPending = true
+	w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_RETRY, w.t.now+backoff)
+}
+
+// Default activity retry policy, as Temporal's.
+const (
+	defaultInitialInterval    = int64(time.Second)
+	defaultBackoffCoefficient = 2.0
+	defaultMaxIntervalFactor  = 100
+)
+
+func normalizeRetryPolicy(p *commonpb.RetryPolicy) *commonpb.RetryPolicy {
+	out := &commonpb.RetryPolicy{}
+	if p != nil {
+		out = proto.Clone(p).(*commonpb.RetryPolicy)
+	}
+	if nanosOf(out.InitialInterval) <= 0 {
+		out.InitialInterval = durationpb.New(time.Duration(defaultInitialInterval))
+	}
+	if out.BackoffCoefficient < 1 {
+		out.BackoffCoefficient = defaultBackoffCoefficient
+	}
+	if nanosOf(out.MaximumInterval) <= 0 {
+		out.MaximumInterval = durationpb.New(time.Duration(defaultMaxIntervalFactor * nanosOf(out.InitialInterval)))
+	}
+	return out
+}
+
+// nextRetry decides whether attempt a.Attempt, which failed with f, is
+// retried and after how long, exactly as Temporal's retry policy does.
+func (w *wf) nextRetry(a *fsmpb.ActivityInfo, f *failurepb.Failure) (int64, enumspb.RetryState) {
+	p := a.RetryPolicy
+	if p == nil {
+		return 0, enumspb.RETRY_STATE_RETRY_POLICY_NOT_SET
+	}
+	if p.MaximumAttempts > 0 && a.Attempt >= p.MaximumAttempts {
+		return 0, enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
+	}
+	if app := f.GetApplicationFailureInfo(); app != nil {
+		if app.NonRetryable || slices.Contains(p.NonRetryableErrorTypes, app.Type) {
+			return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
+		}
+	}
+	if to := f.GetTimeoutFailureInfo(); to != nil {
+		if slices.Contains(p.NonRetryableErrorTypes, "TemporalTimeout:"+timeoutName(to.TimeoutType)) {
+			return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
+		}
+	}
+	backoff := retryBackoff(p, a.Attempt)
+	if d := nanosOf(f.GetApplicationFailureInfo().GetNextRetryDelay()); d > 0 {
+		backoff = d
+	}
+	if a.ScheduleToCloseTimeout > 0 && w.t.now+backoff >= a.ScheduledTime+a.ScheduleToCloseTimeout {
+		return 0, enumspb.RETRY_STATE_TIMEOUT
+	}
+	return backoff, enumspb.RETRY_STATE_IN_PROGRESS
+}
+
+// retryBackoff is initial * coefficient^(attempt-1), capped at the maximum
+// interval. Each step is a separate rounded float64 operation so the result
+// is the same on every platform (no fused multiply-add).
+func retryBackoff(p *commonpb.RetryPolicy, attempt int32) int64 {
+	initial, maxInterval := nanosOf(p.InitialInterval), nanosOf(p.MaximumInterval)
+	d := float64(initial)
+	for i := int32(1); i < attempt; i++ {
+		d = float64(d * p.BackoffCoefficient)
+		if maxInterval > 0 && d >= float64(maxInterval) {
+			return maxInterval
+		}
+	}
+	if maxInterval > 0 && int64(d) > maxInterval {
+		return maxInterval
+	}
+	return int64(d)
+}
+
+func (t *txn) heartbeatActivity(op *fsmpb.HeartbeatActivity) *Result {
+	w, err := t.loadRunning(op.Namespace, op.WorkflowId, op.RunId)
+	if err != nil {
+		return &Result{Err: err}
+	}
+	a := w.findActivity(op.ScheduledEventId, op.Attempt, op.ActivityId)
+	if a == nil || a.StartedTime == 0 {
+		return &Result{Err: ErrStaleTask}
+	}
+	if op.Details != nil {
+		a.HeartbeatDetails = op.Details
+	}
+	a.LastHeartbeatTime = t.now
+	w.save()
+	return &Result{RunID: w.st.RunId, CancelRequested: a.CancelRequested}
+}

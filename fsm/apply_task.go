@@ -1,0 +1,168 @@
+package fsm
+
+import (
+	"bytes"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/raftflow/engine/fsm/fsmpb"
+)
+
+// recordTaskStarted hands a backlog task to a poller: the workflow task gets
+// its WorkflowTaskStarted event; an activity attempt is marked started in
+// mutable state (its ActivityTaskStarted event is written when it ends, as
+// Temporal does, so retries do not grow the history).
+func (t *txn) recordTaskStarted(op *fsmpb.RecordTaskStarted) *Result {
+	var row fsmpb.TaskRow
+	if !t.get(op.TaskKey, &row) {
+		return &Result{Err: ErrStaleTask}
+	}
+	w, err := t.loadRunning(row.Namespace, row.WorkflowId, row.RunId)
+	if err != nil {
+		t.delTask(op.TaskKey)
+		return &Result{Err: ErrStaleTask}
+	}
+	switch row.Kind {
+	case fsmpb.TaskKind_TASK_KIND_WORKFLOW:
+		return w.startWorkflowTask(op, &row)
+	case fsmpb.TaskKind_TASK_KIND_ACTIVITY:
+		return w.startActivityTask(op, &row)
+	}
+	t.delTask(op.TaskKey)
+	return &Result{Err: ErrStaleTask}
+}
+
+func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) *Result {
+	s, wt := w.st, w.st.WorkflowTask
+	if wt == nil || wt.StartedEventId != 0 || !bytes.Equal(wt.TaskKey, op.TaskKey) {
+		w.t.delTask(op.TaskKey)
+		return &Result{Err: ErrStaleTask}
+	}
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskStartedEventAttributes{
+		WorkflowTaskStartedEventAttributes: &historypb.WorkflowTaskStartedEventAttributes{
+			ScheduledEventId: wt.ScheduledEventId, Identity: op.Identity, RequestId: op.PollRequestId,
+			HistorySizeBytes: s.HistorySizeBytes,
+		}}
+	w.appendEvents(ev)
+	w.t.delTask(op.TaskKey)
+	wt.TaskKey = nil
+	wt.StartedEventId, wt.StartedTime, wt.Identity, wt.PollRequestId = ev.EventId, w.t.now, op.Identity, op.PollRequestId
+	wt.TimerKey = w.t.addTimer(&fsmpb.TimerRow{
+		Kind: fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE, Namespace: s.Namespace,
+		WorkflowId: s.WorkflowId, RunId: s.RunId, Ref: wt.ScheduledEventId, Attempt: wt.Attempt,
+		FireAt: w.t.now + s.TaskTimeout,
+	})
+	w.save()
+	return &Result{RunID: s.RunId, WorkflowTask: &StartedWorkflowTask{
+		Token: &fsmpb.TaskToken{
+			Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
+			ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId, Attempt: wt.Attempt,
+		},
+		WorkflowType: s.WorkflowType, TaskQueue: wt.TaskQueue,
+		PreviousStartedEventID: s.LastCompletedStartedEventId, StartedEventID: wt.StartedEventId,
+		Attempt: wt.Attempt, ScheduledTime: wt.ScheduledTime, StartedTime: wt.StartedTime,
+	}}
+}
+
+func (w *wf) startActivityTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) *Result {
+	s := w.st
+	a := s.Activities[row.ScheduledEventId]
+	if a == nil || a.Attempt != row.Attempt || a.StartedTime != 0 || !bytes.Equal(a.TaskKey, op.TaskKey) {
+		w.t.delTask(op.TaskKey)
+		return &Result{Err: ErrStaleTask}
+	}
+	w.t.delTask(op.TaskKey)
+	a.TaskKey = nil
+	a.StartedTime, a.StartedIdentity, a.PollRequestId = w.t.now, op.Identity, op.PollRequestId
+	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START)
+	w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE, w.t.now+a.StartToCloseTimeout)
+	if a.HeartbeatTimeout > 0 {
+		w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT, w.t.now+a.HeartbeatTimeout)
+	}
+	w.save()
+	return &Result{RunID: s.RunId, ActivityTask: &StartedActivityTask{
+		Token: &fsmpb.TaskToken{
+			Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, Kind: fsmpb.TaskKind_TASK_KIND_ACTIVITY,
+			ScheduledEventId: a.ScheduledEventId, Attempt: a.Attempt, ActivityId: a.ActivityId,
+		},
+		WorkflowType: s.WorkflowType,
+		Activity:     proto.Clone(a).(*fsmpb.ActivityInfo),
+	}}
+}
+
+func (w *wf) addActivityTimer(a *fsmpb.ActivityInfo, kind fsmpb.TimerKind, fireAt int64) {
+	s := w.st
+	k := w.t.addTimer(&fsmpb.TimerRow{
+		Kind: kind, Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId,
+		Ref: a.ScheduledEventId, Attempt: a.Attempt, FireAt: fireAt,
+	})
+	a.TimerKeys = append(a.TimerKeys, k)
+}
+
+// dropActivityTimers deletes the activity's timers of the given kinds.
+func (w *wf) dropActivityTimers(a *fsmpb.ActivityInfo, kinds ...fsmpb.TimerKind) {
+	keep := a.TimerKeys[:0]
+	for _, k := range a.TimerKeys {
+		var row fsmpb.TimerRow
+		if !w.t.get(k, &row) {
+			continue
+		}
+		drop := false
+		for _, kind := range kinds {
+			drop = drop || row.Kind == kind
+		}
+		if drop {
+			w.t.delTimer(k)
+		} else {
+			keep = append(keep, k)
+		}
+	}
+	a.TimerKeys = keep
+}
+
+// validWorkflowTask loads the run and checks the token names its started
+// workflow task.
+func (t *txn) validWorkflowTask(tok *fsmpb.TaskToken) (*wf, error) {
+	w, err := t.loadRunning(tok.GetNamespace(), tok.GetWorkflowId(), tok.GetRunId())
+	if err != nil {
+		return nil, ErrStaleTask
+	}
+	wt := w.st.WorkflowTask
+	if wt == nil || wt.StartedEventId == 0 || wt.ScheduledEventId != tok.ScheduledEventId ||
+		wt.StartedEventId != tok.StartedEventId || wt.Attempt != tok.Attempt {
+		return nil, ErrStaleTask
+	}
+	return w, nil
+}
+
+func (t *txn) failWorkflowTask(op *fsmpb.FailWorkflowTask) *Result {
+	w, err := t.validWorkflowTask(op.Token)
+	if err != nil {
+		return &Result{Err: err}
+	}
+	req := op.GetRequest()
+	w.recordWorkflowTaskFailed(req.Cause, req.Failure, req.Identity, req.BinaryChecksum)
+	w.save()
+	return &Result{}
+}
+
+// recordWorkflowTaskFailed writes WorkflowTaskFailed, flushes buffered events
+// and schedules the next attempt.
+func (w *wf) recordWorkflowTaskFailed(cause enumspb.WorkflowTaskFailedCause, f *failurepb.Failure, identity, checksum string) {
+	wt := w.st.WorkflowTask
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+	attrs := &historypb.WorkflowTaskFailedEventAttributes{
+		ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId,
+		Cause: cause, Failure: f, Identity: identity, BinaryChecksum: checksum,
+	}
+	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{WorkflowTaskFailedEventAttributes: attrs}
+	attempt := wt.Attempt
+	w.appendEvents(ev)
+	w.clearWorkflowTask()
+	w.flushBuffered()
+	w.scheduleWorkflowTask(attempt + 1)
+}

@@ -1,0 +1,228 @@
+package fsm
+
+import (
+	"slices"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowservice "go.temporal.io/api/workflowservice/v1"
+
+	"github.com/raftflow/engine/fsm/fsmpb"
+)
+
+// DefaultNamespace always exists.
+const (
+	DefaultNamespace   = "default"
+	DefaultNamespaceID = "00000000-0000-4000-8000-000000000001"
+	// DefaultWorkflowTaskTimeout and MaxWorkflowTaskTimeout match Temporal.
+	DefaultWorkflowTaskTimeout = 10 * time.Second
+	MaxWorkflowTaskTimeout     = 120 * time.Second
+	// maxSignalRequestIDs bounds the per-run signal dedup memory.
+	maxSignalRequestIDs = 1000
+)
+
+func (t *txn) namespaceExists(ns string) bool {
+	if ns == DefaultNamespace {
+		return true
+	}
+	var rec fsmpb.NamespaceRecord
+	return t.get(namespaceKey(ns), &rec)
+}
+
+func (t *txn) registerNamespace(op *fsmpb.RegisterNamespace) *Result {
+	req := op.GetRequest()
+	if req.GetNamespace() == "" {
+		return &Result{Err: invalidArg("namespace is required")}
+	}
+	if t.namespaceExists(req.Namespace) {
+		return &Result{Err: ErrNamespaceExists}
+	}
+	t.set(namespaceKey(req.Namespace), &fsmpb.NamespaceRecord{
+		Info: &namespacepb.NamespaceInfo{
+			Name: req.Namespace, Id: op.NamespaceId, State: enumspb.NAMESPACE_STATE_REGISTERED,
+			Description: req.Description, OwnerEmail: req.OwnerEmail, Data: req.Data,
+		},
+		Config: &namespacepb.NamespaceConfig{WorkflowExecutionRetentionTtl: req.WorkflowExecutionRetentionPeriod},
+	})
+	return &Result{}
+}
+
+func (t *txn) startWorkflow(op *fsmpb.StartWorkflow) *Result {
+	req := op.GetRequest()
+	ns := req.GetNamespace()
+	if req.GetWorkflowId() == "" || req.GetWorkflowType().GetName() == "" || req.GetTaskQueue().GetName() == "" || op.RunId == "" {
+		return &Result{Err: invalidArg("workflow_id, workflow_type, task_queue and run_id are required")}
+	}
+	if !t.namespaceExists(ns) {
+		return &Result{Err: ErrNamespaceNotFound}
+	}
+	if req.RequestId != "" {
+		var dedup fsmpb.CurrentRun
+		if t.get(dedupKey(ns, req.RequestId), &dedup) {
+			return &Result{RunID: dedup.RunId}
+		}
+	}
+	var cur fsmpb.CurrentRun
+	if t.get(currentKey(ns, req.WorkflowId), &cur) {
+		if res := t.resolveConflict(req.WorkflowId, ns, &cur, req.WorkflowIdConflictPolicy, req.WorkflowIdReusePolicy); res != nil {
+			return res
+		}
+	}
+	w := t.newRun(op.RunId, req)
+	w.save()
+	if req.RequestId != "" {
+		t.set(dedupKey(ns, req.RequestId), &fsmpb.CurrentRun{RunId: op.RunId})
+	}
+	return &Result{RunID: op.RunId, Started: true}
+}
+
+// resolveConflict applies the ID conflict policy (a run is running) or the
+// ID reuse policy (the last run is closed). nil means: go ahead and start.
+func (t *txn) resolveConflict(wfID, ns string, cur *fsmpb.CurrentRun,
+	conflict enumspb.WorkflowIdConflictPolicy, reuse enumspb.WorkflowIdReusePolicy) *Result {
+	started := &AlreadyStartedError{RunID: cur.RunId, StartRequestID: cur.CreateRequestId, WorkflowID: wfID}
+	if cur.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		switch {
+		case conflict == enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+			return &Result{RunID: cur.RunId}
+		case conflict == enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+			reuse == enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
+			w, err := t.loadRunning(ns, wfID, cur.RunId)
+			if err != nil {
+				return &Result{Err: err}
+			}
+			w.terminate("terminated by a new start (ID conflict policy)", "raftflow", nil)
+			w.save()
+			return nil
+		default:
+			started.ExistingRunning = true
+			return &Result{Err: started}
+		}
+	}
+	switch reuse {
+	case enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+		return &Result{Err: started}
+	case enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
+		if cur.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			return &Result{Err: started}
+		}
+	}
+	return nil
+}
+
+// newRun creates a run from a start request (also used, built from their
+// own requests, by signal-with-start and continue-as-new later).
+func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRequest) *wf {
+	now := t.now
+	exec := nanosOf(req.WorkflowExecutionTimeout)
+	run := nanosOf(req.WorkflowRunTimeout)
+	if run == 0 || (exec > 0 && run > exec) {
+		run = exec
+	}
+	task := nanosOf(req.WorkflowTaskTimeout)
+	if task <= 0 {
+		task = int64(DefaultWorkflowTaskTimeout)
+	}
+	task = min(task, int64(MaxWorkflowTaskTimeout))
+	if run > 0 {
+		task = min(task, run)
+	}
+	st := &fsmpb.WorkflowState{
+		Namespace: req.Namespace, WorkflowId: req.WorkflowId, RunId: runID,
+		WorkflowType: req.WorkflowType, TaskQueue: req.TaskQueue.GetName(),
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, NextEventId: 1,
+		StartTime: now, ExecutionTime: now, RunTimeout: run, ExecutionTimeout: exec, TaskTimeout: task,
+		CreateRequestId: req.RequestId, Memo: req.Memo, SearchAttributes: req.SearchAttributes,
+		FirstRunId: runID, Attempt: 1, Identity: req.Identity,
+	}
+	w := &wf{t: t, st: st}
+	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
+		WorkflowType: req.WorkflowType, WorkflowId: req.WorkflowId,
+		TaskQueue:                &taskqueuepb.TaskQueue{Name: st.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		Input:                    req.Input,
+		WorkflowExecutionTimeout: dur(exec), WorkflowRunTimeout: dur(run), WorkflowTaskTimeout: dur(task),
+		Identity: req.Identity, OriginalExecutionRunId: runID, FirstExecutionRunId: runID, Attempt: 1,
+		Header: req.Header, Memo: req.Memo, SearchAttributes: req.SearchAttributes,
+		RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
+	}
+	if exec > 0 {
+		attrs.WorkflowExecutionExpirationTime = ts(now + exec)
+	}
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
+	w.appendEvents(ev)
+	w.scheduleWorkflowTask(1)
+	if run > 0 {
+		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, now+run)
+	}
+	if exec > 0 && exec != run {
+		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT, now+exec)
+	}
+	t.set(currentKey(req.Namespace, req.WorkflowId), &fsmpb.CurrentRun{
+		RunId: runID, Status: st.Status, CreateRequestId: req.RequestId,
+	})
+	return w
+}
+
+func (t *txn) signalWorkflow(op *fsmpb.SignalWorkflow) *Result {
+	req := op.GetRequest()
+	w, err := t.loadRunning(req.GetNamespace(), req.GetWorkflowExecution().GetWorkflowId(), req.GetWorkflowExecution().GetRunId())
+	if err != nil {
+		return &Result{Err: err}
+	}
+	if req.RequestId != "" {
+		if slices.Contains(w.st.SignalRequestIds, req.RequestId) {
+			return &Result{RunID: w.st.RunId}
+		}
+		w.st.SignalRequestIds = append(w.st.SignalRequestIds, req.RequestId)
+		if n := len(w.st.SignalRequestIds); n > maxSignalRequestIDs {
+			w.st.SignalRequestIds = slices.Clone(w.st.SignalRequestIds[n-maxSignalRequestIDs:])
+		}
+	}
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{
+		WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
+			SignalName: req.SignalName, Input: req.Input, Identity: req.Identity, Header: req.Header,
+		}}
+	w.record(ev)
+	w.save()
+	return &Result{RunID: w.st.RunId}
+}
+
+func (t *txn) terminateWorkflow(op *fsmpb.TerminateWorkflow) *Result {
+	req := op.GetRequest()
+	w, err := t.loadRunning(req.GetNamespace(), req.GetWorkflowExecution().GetWorkflowId(), req.GetWorkflowExecution().GetRunId())
+	if err != nil {
+		return &Result{Err: err}
+	}
+	w.terminate(req.Reason, req.Identity, req.Details)
+	w.save()
+	return &Result{RunID: w.st.RunId}
+}
+
+func (w *wf) terminate(reason, identity string, details *commonpb.Payloads) {
+	w.failStartedWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, identity)
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTerminatedEventAttributes{
+		WorkflowExecutionTerminatedEventAttributes: &historypb.WorkflowExecutionTerminatedEventAttributes{
+			Reason: reason, Details: details, Identity: identity,
+		}}
+	w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED)
+}
+
+func (t *txn) resetSticky(op *fsmpb.ResetSticky) *Result {
+	w, err := t.loadRun(op.Namespace, op.WorkflowId, op.RunId)
+	if err != nil {
+		return &Result{Err: err}
+	}
+	if w.st.StickyTaskQueue != "" {
+		w.st.StickyTaskQueue = ""
+		w.st.StickyScheduleToStartTimeout = 0
+		w.save()
+	}
+	return &Result{}
+}

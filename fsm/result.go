@@ -1,0 +1,94 @@
+package fsm
+
+import (
+	"errors"
+	"fmt"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/raftflow/engine/fsm/fsmpb"
+)
+
+// Domain outcomes returned in Result.Err. rpc/ maps them to gRPC codes.
+var (
+	ErrNamespaceNotFound = errors.New("fsm: namespace not found")
+	ErrNamespaceExists   = errors.New("fsm: namespace already exists")
+	ErrWorkflowNotFound  = errors.New("fsm: workflow execution not found")
+	ErrAlreadyStarted    = errors.New("fsm: workflow execution already started")
+	ErrWorkflowClosed    = errors.New("fsm: workflow execution already completed")
+	// ErrStaleTask means the task (token or backlog row) no longer matches the
+	// workflow: it was completed, timed out or superseded.
+	ErrStaleTask        = errors.New("fsm: task not found or no longer current")
+	ErrBadCommand       = errors.New("fsm: invalid workflow command")
+	ErrInvalidArgument  = errors.New("fsm: invalid argument")
+	ErrUnknownOperation = errors.New("fsm: unknown operation")
+)
+
+// AlreadyStartedError carries the running execution's identity.
+type AlreadyStartedError struct {
+	RunID           string
+	StartRequestID  string
+	WorkflowID      string
+	ExistingRunning bool
+}
+
+func (e *AlreadyStartedError) Error() string {
+	return fmt.Sprintf("%v: workflow id %q, run id %q", ErrAlreadyStarted, e.WorkflowID, e.RunID)
+}
+func (e *AlreadyStartedError) Unwrap() error { return ErrAlreadyStarted }
+
+// BadCommandError says why a workflow task's commands were rejected; the
+// workflow task was recorded as failed with Cause.
+type BadCommandError struct {
+	Cause   enumspb.WorkflowTaskFailedCause
+	Message string
+}
+
+func (e *BadCommandError) Error() string {
+	return fmt.Sprintf("%v: %s (%s)", ErrBadCommand, e.Message, e.Cause)
+}
+func (e *BadCommandError) Unwrap() error { return ErrBadCommand }
+
+func invalidArg(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+}
+
+// Result is what Apply returns for every command (as the raft response).
+type Result struct {
+	// Err is the domain outcome; nil on success.
+	Err error
+	// Skipped: the entry was at or below the applied index (replay).
+	Skipped bool
+	// RunID of the started (or existing, for a deduplicated start) run.
+	RunID string
+	// Started is false when a start was answered by an existing run.
+	Started bool
+	// WorkflowTask is set by RecordTaskStarted for a workflow task.
+	WorkflowTask *StartedWorkflowTask
+	// ActivityTask is set by RecordTaskStarted for an activity task.
+	ActivityTask *StartedActivityTask
+	// CancelRequested answers a heartbeat.
+	CancelRequested bool
+	// NotDue lists FireTimers keys that were not yet due (to retry).
+	NotDue [][]byte
+}
+
+// StartedWorkflowTask is what a poller needs to build its response.
+type StartedWorkflowTask struct {
+	Token                  *fsmpb.TaskToken
+	WorkflowType           *commonpb.WorkflowType
+	TaskQueue              string
+	PreviousStartedEventID int64
+	StartedEventID         int64
+	Attempt                int32
+	ScheduledTime          int64
+	StartedTime            int64
+}
+
+// StartedActivityTask is what an activity poller needs.
+type StartedActivityTask struct {
+	Token        *fsmpb.TaskToken
+	WorkflowType *commonpb.WorkflowType
+	Activity     *fsmpb.ActivityInfo // a copy
+}

@@ -1,0 +1,233 @@
+package fsm
+
+import (
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/raftflow/engine/fsm/fsmpb"
+)
+
+// wf is one run's mutable state loaded into a txn. Mutations go to the batch
+// immediately (events, rows) except the state itself, written by save.
+type wf struct {
+	t        *txn
+	st       *fsmpb.WorkflowState
+	appended bool
+}
+
+func (t *txn) loadRun(ns, wfID, runID string) (*wf, error) {
+	if runID == "" {
+		var cur fsmpb.CurrentRun
+		if !t.get(currentKey(ns, wfID), &cur) {
+			return nil, ErrWorkflowNotFound
+		}
+		runID = cur.RunId
+	}
+	st := &fsmpb.WorkflowState{}
+	if !t.get(stateKey(ns, wfID, runID), st) {
+		return nil, ErrWorkflowNotFound
+	}
+	return &wf{t: t, st: st}, nil
+}
+
+// loadRunning loads a run and requires it to be running.
+func (t *txn) loadRunning(ns, wfID, runID string) (*wf, error) {
+	w, err := t.loadRun(ns, wfID, runID)
+	if err != nil {
+		return nil, err
+	}
+	if w.st.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return nil, ErrWorkflowClosed
+	}
+	return w, nil
+}
+
+func (w *wf) save() {
+	s := w.st
+	w.t.set(stateKey(s.Namespace, s.WorkflowId, s.RunId), s)
+	if w.appended {
+		w.t.hints = append(w.t.hints, hint{kind: hintHistory, ns: s.Namespace, wf: s.WorkflowId, runID: s.RunId})
+	}
+}
+
+func ts(nanos int64) *timestamppb.Timestamp { return timestamppb.New(time.Unix(0, nanos).UTC()) }
+func dur(nanos int64) *durationpb.Duration {
+	if nanos <= 0 {
+		return nil
+	}
+	return durationpb.New(time.Duration(nanos))
+}
+func nanosOf(d *durationpb.Duration) int64 {
+	if d == nil {
+		return 0
+	}
+	return int64(d.AsDuration())
+}
+
+func (w *wf) event(typ enumspb.EventType) *historypb.HistoryEvent {
+	return &historypb.HistoryEvent{EventTime: ts(w.t.now), EventType: typ, TaskId: int64(w.t.index)}
+}
+
+// appendEvents gives events their ids and writes them. An activity close
+// event whose started_event_id is -1 refers to the ActivityTaskStarted event
+// written just before it (both are produced together when an activity ends).
+func (w *wf) appendEvents(evs ...*historypb.HistoryEvent) {
+	var lastStarted int64
+	for _, ev := range evs {
+		ev.EventId = w.st.NextEventId
+		w.st.NextEventId++
+		switch a := ev.Attributes.(type) {
+		case *historypb.HistoryEvent_ActivityTaskStartedEventAttributes:
+			lastStarted = ev.EventId
+		case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+			fixStarted(&a.ActivityTaskCompletedEventAttributes.StartedEventId, lastStarted)
+		case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+			fixStarted(&a.ActivityTaskFailedEventAttributes.StartedEventId, lastStarted)
+		case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+			fixStarted(&a.ActivityTaskTimedOutEventAttributes.StartedEventId, lastStarted)
+		case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+			fixStarted(&a.ActivityTaskCanceledEventAttributes.StartedEventId, lastStarted)
+		}
+		w.t.putEvent(w.st, ev)
+		w.appended = true
+	}
+}
+
+func fixStarted(p *int64, started int64) {
+	if *p == -1 {
+		*p = started
+	}
+}
+
+func (w *wf) wftStarted() bool {
+	return w.st.WorkflowTask != nil && w.st.WorkflowTask.StartedEventId > 0
+}
+
+// record adds events that come from outside the running workflow task
+// (signals, activity results, fired timers). While a workflow task is started
+// they are buffered, as Temporal does, and written after it completes;
+// otherwise they are written now. Either way a workflow task will follow.
+func (w *wf) record(evs ...*historypb.HistoryEvent) {
+	if w.wftStarted() {
+		w.st.BufferedEvents = append(w.st.BufferedEvents, evs...)
+		return
+	}
+	w.appendEvents(evs...)
+	w.ensureWorkflowTask()
+}
+
+// flushBuffered writes buffered events; it reports whether there were any.
+func (w *wf) flushBuffered() bool {
+	if len(w.st.BufferedEvents) == 0 {
+		return false
+	}
+	w.appendEvents(w.st.BufferedEvents...)
+	w.st.BufferedEvents = nil
+	return true
+}
+
+func (w *wf) ensureWorkflowTask() {
+	if w.st.WorkflowTask == nil && w.st.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		w.scheduleWorkflowTask(1)
+	}
+}
+
+func (w *wf) scheduleWorkflowTask(attempt int32) {
+	s := w.st
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes{
+		WorkflowTaskScheduledEventAttributes: &historypb.WorkflowTaskScheduledEventAttributes{
+			TaskQueue:           &taskqueuepb.TaskQueue{Name: s.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+			StartToCloseTimeout: dur(s.TaskTimeout),
+			Attempt:             attempt,
+		}}
+	w.appendEvents(ev)
+	key := w.t.addTask(&fsmpb.TaskRow{
+		Namespace: s.Namespace, TaskQueue: s.TaskQueue, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
+		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: ev.EventId, Attempt: attempt,
+	})
+	s.WorkflowTask = &fsmpb.WorkflowTaskInfo{
+		ScheduledEventId: ev.EventId, Attempt: attempt, TaskQueue: s.TaskQueue,
+		ScheduledTime: w.t.now, TaskKey: key,
+	}
+}
+
+// clearWorkflowTask drops the current workflow task and its rows.
+func (w *wf) clearWorkflowTask() {
+	if wt := w.st.WorkflowTask; wt != nil {
+		w.t.delTask(wt.TaskKey)
+		w.t.delTimer(wt.TimerKey)
+		w.st.WorkflowTask = nil
+	}
+}
+
+// failStartedWorkflowTask records the in-flight workflow task as failed (when
+// the workflow is closed from outside) and flushes buffered events.
+func (w *wf) failStartedWorkflowTask(cause enumspb.WorkflowTaskFailedCause, identity string) {
+	wt := w.st.WorkflowTask
+	if wt == nil || wt.StartedEventId == 0 {
+		return
+	}
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{
+		WorkflowTaskFailedEventAttributes: &historypb.WorkflowTaskFailedEventAttributes{
+			ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId,
+			Cause: cause, Identity: identity,
+		}}
+	w.appendEvents(ev)
+	w.clearWorkflowTask()
+	w.flushBuffered()
+}
+
+// closeRun appends the close event and releases everything the run holds.
+func (w *wf) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus) {
+	s := w.st
+	if s.WorkflowTask != nil && s.WorkflowTask.StartedEventId == 0 {
+		// A scheduled but never started task just goes away (Temporal
+		// leaves its Scheduled event dangling, too).
+		w.clearWorkflowTask()
+	}
+	w.flushBuffered()
+	w.appendEvents(ev)
+	w.clearWorkflowTask()
+	for _, a := range s.Activities {
+		w.releaseActivity(a)
+	}
+	s.Activities = nil
+	for _, tm := range s.Timers {
+		w.t.delTimer(tm.TimerKey)
+	}
+	s.Timers = nil
+	for _, k := range s.TimerKeys {
+		w.t.delTimer(k)
+	}
+	s.TimerKeys = nil
+	s.Status = status
+	s.CloseTime = w.t.now
+	s.CloseEventId = ev.EventId
+	w.t.set(currentKey(s.Namespace, s.WorkflowId), &fsmpb.CurrentRun{
+		RunId: s.RunId, Status: status, CreateRequestId: s.CreateRequestId,
+	})
+}
+
+func (w *wf) releaseActivity(a *fsmpb.ActivityInfo) {
+	w.t.delTask(a.TaskKey)
+	for _, k := range a.TimerKeys {
+		w.t.delTimer(k)
+	}
+	a.TaskKey, a.TimerKeys = nil, nil
+}
+
+// addRunTimer adds a timer owned by the run itself (run/execution timeout).
+func (w *wf) addRunTimer(kind fsmpb.TimerKind, fireAt int64) {
+	s := w.st
+	k := w.t.addTimer(&fsmpb.TimerRow{
+		Kind: kind, Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, FireAt: fireAt,
+	})
+	s.TimerKeys = append(s.TimerKeys, k)
+}

@@ -1,0 +1,271 @@
+// Package server assembles one raftflow node: the Pebble state machine, the
+// raft node, the gRPC frontend and the HTTP status endpoints. main.go, the
+// in-process test cluster and sdk/enginetest all start nodes through it.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/raftflow/engine/fsm"
+	"github.com/raftflow/engine/fsm/fsmpb"
+	"github.com/raftflow/engine/raftnode"
+	"github.com/raftflow/engine/rpc"
+	"github.com/raftflow/engine/rpc/adminpb"
+)
+
+// Config configures one node. Addresses may use port 0 (tests).
+type Config struct {
+	NodeID  string
+	DataDir string
+
+	GRPCAddr, RaftAddr, HTTPAddr                string // bind addresses
+	GRPCAdvertise, RaftAdvertise, HTTPAdvertise string // default: the bound address
+
+	// Join lists gRPC addresses of existing members; used only when the node
+	// has no raft state yet.
+	Join []string
+
+	Logger *slog.Logger
+
+	// Raft tuning (zero: raftnode defaults).
+	SnapshotThreshold                 uint64
+	TrailingLogs                      uint64
+	HeartbeatTimeout, ElectionTimeout time.Duration
+	LeaderLeaseTimeout, CommitTimeout time.Duration
+	LongPollTimeout                   time.Duration
+}
+
+// Server is a running node.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	FSM     *fsm.FSM
+	Node    *raftnode.Node
+	Service *rpc.Service
+	Action  raftnode.Action
+
+	grpcSrv *grpc.Server
+	httpSrv *http.Server
+	grpcLn  net.Listener
+	httpLn  net.Listener
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start opens storage, starts raft and serves gRPC and HTTP. A fresh node
+// with no Join bootstraps a one-node cluster; with Join it asks the listed
+// members to add it (retrying in the background); a node with state restarts.
+func Start(cfg Config) (_ *Server, err error) {
+	if cfg.NodeID == "" || cfg.DataDir == "" {
+		return nil, errors.New("server: node id and data dir are required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("server: grpc listen: %w", err)
+	}
+	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("server: http listen: %w", err)
+	}
+	if s.FSM, err = fsm.Open(filepath.Join(cfg.DataDir, "fsm"), log.With("component", "fsm")); err != nil {
+		return nil, err
+	}
+	s.Node, err = raftnode.Open(raftnode.Config{
+		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
+		Logger: log.With("component", "raft"), SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs,
+		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
+		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout, CommitTimeout: cfg.CommitTimeout,
+	}, s.FSM)
+	if err != nil {
+		return nil, err
+	}
+	s.Service = rpc.New(rpc.Config{
+		FSM: s.FSM, Node: s.Node, Logger: log.With("component", "rpc"), LongPollTimeout: cfg.LongPollTimeout,
+		Self: &fsmpb.NodeInfo{Id: cfg.NodeID, RaftAddr: s.Node.RaftAddr(), GrpcAddr: s.GRPCAddr(), HttpAddr: s.HTTPAddr()},
+	})
+	s.Node.OnLeadership(s.Service.RunLeader)
+
+	s.grpcSrv = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(s.Service.UnaryInterceptor()),
+		grpc.MaxRecvMsgSize(rpc.MaxMessageSize), grpc.MaxSendMsgSize(rpc.MaxMessageSize),
+	)
+	s.Service.Register(s.grpcSrv)
+	s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.grpcSrv.Serve(s.grpcLn) }()
+	go func() { defer s.wg.Done(); s.httpSrv.Serve(s.httpLn) }()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.Action = raftnode.Decide(s.Node.HasState(), cfg.Join)
+	switch s.Action {
+	case raftnode.ActionBootstrap:
+		if err := s.Node.Bootstrap(); err != nil {
+			return nil, err
+		}
+	case raftnode.ActionJoin:
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.joinLoop(ctx) }()
+	}
+	return s, nil
+}
+
+// GRPCAddr is the advertised gRPC address.
+func (s *Server) GRPCAddr() string { return advertise(s.cfg.GRPCAdvertise, s.grpcLn) }
+
+// HTTPAddr is the advertised HTTP address.
+func (s *Server) HTTPAddr() string { return advertise(s.cfg.HTTPAdvertise, s.httpLn) }
+
+// RaftAddr is the advertised raft address.
+func (s *Server) RaftAddr() string { return s.Node.RaftAddr() }
+
+func advertise(adv string, ln net.Listener) string {
+	if adv != "" {
+		return adv
+	}
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
+// joinLoop asks each listed member in turn to add this node until one
+// succeeds (a follower forwards the request to the leader).
+func (s *Server) joinLoop(ctx context.Context) {
+	req := &adminpb.JoinRequest{NodeId: s.cfg.NodeID, RaftAddr: s.RaftAddr(), GrpcAddr: s.GRPCAddr(), HttpAddr: s.HTTPAddr()}
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		for _, addr := range s.cfg.Join {
+			if err := joinOnce(ctx, addr, req); err != nil {
+				s.log.Warn("join attempt failed", "member", addr, "attempt", attempt, "err", err)
+				continue
+			}
+			s.log.Info("joined cluster", "via", addr)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func joinOnce(ctx context.Context, addr string, req *adminpb.JoinRequest) error {
+	conn, err := grpc.NewClient(strings.TrimSpace(addr), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = adminpb.NewAdminServiceClient(conn).Join(cctx, req)
+	return err
+}
+
+func (s *Server) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if ok, why := s.Ready(); !ok {
+			http.Error(w, why, http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		b, err := protojson.MarshalOptions{EmitUnpopulated: true, UseProtoNames: true}.Marshal(s.Service.StatusProto())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		var pretty json.RawMessage = b
+		w.Header().Set("Content-Type", "application/json")
+		out, _ := json.MarshalIndent(pretty, "", "  ")
+		w.Write(append(out, '\n'))
+	})
+	return mux
+}
+
+// Ready reports whether the node can serve: a leader is known, this node has
+// applied everything it knows to be committed, and, on the leader, the
+// leader services are running.
+func (s *Server) Ready() (bool, string) {
+	st := s.Node.Status()
+	switch {
+	case st.LeaderID == "":
+		return false, "no leader known"
+	case s.Node.IsLeader() && !s.Service.Ready():
+		return false, "leader services starting"
+	case s.FSM.AppliedIndex() < st.CommitIndex:
+		return false, fmt.Sprintf("catching up: applied %d < commit %d", s.FSM.AppliedIndex(), st.CommitIndex)
+	}
+	return true, ""
+}
+
+// Close stops serving, hands leadership over (if leader), stops raft and
+// closes storage. Safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		if s.grpcSrv != nil {
+			stopped := make(chan struct{})
+			go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-time.After(time.Second):
+				s.grpcSrv.Stop()
+			}
+		} else if s.grpcLn != nil {
+			s.grpcLn.Close()
+		}
+		if s.httpSrv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			s.httpSrv.Shutdown(ctx)
+			cancel()
+		} else if s.httpLn != nil {
+			s.httpLn.Close()
+		}
+		if s.Node != nil {
+			s.closeErr = errors.Join(s.closeErr, s.Node.Shutdown())
+		}
+		if s.Service != nil {
+			s.Service.Close()
+		}
+		s.wg.Wait()
+		if s.FSM != nil {
+			s.closeErr = errors.Join(s.closeErr, s.FSM.Close())
+		}
+	})
+	return s.closeErr
+}

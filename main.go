@@ -1,0 +1,133 @@
+// Command engine runs one raftflow node: a Temporal-compatible workflow
+// engine replicated with raft. See README.md.
+//
+// flags → open node → bootstrap | join | restart → serve → wait for signal.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/raftflow/engine/internal/server"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "engine:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	dev                                         bool
+	nodeID, dataDir                             string
+	grpcAddr, raftAddr, httpAddr                string
+	grpcAdvertise, raftAdvertise, httpAdvertise string
+	join                                        string
+	logLevel                                    string
+}
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: engine [flags]\n\nEvery flag can also be set as ENGINE_<FLAG> in the environment\n(e.g. ENGINE_DATA_DIR); flags win over the environment.\n\n")
+		fs.PrintDefaults()
+	}
+	fs.BoolVar(&o.dev, "dev", false, "single-node dev mode: node id \"dev\", data under the user cache dir unless --data-dir is set")
+	fs.StringVar(&o.nodeID, "node-id", "", "this node's stable raft id (required outside --dev)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "where raft log, snapshots and state live (required outside --dev)")
+	fs.StringVar(&o.grpcAddr, "grpc-addr", "127.0.0.1:7233", "Temporal gRPC API listen address")
+	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:7234", "raft transport listen address")
+	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:7235", "HTTP listen address (/healthz, /readyz, /status)")
+	fs.StringVar(&o.grpcAdvertise, "grpc-advertise", "", "gRPC address other nodes and clients use (default: --grpc-addr)")
+	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "raft address other nodes use (default: --raft-addr)")
+	fs.StringVar(&o.httpAdvertise, "http-advertise", "", "HTTP address reported in /status (default: --http-addr)")
+	fs.StringVar(&o.join, "join", "", "comma-separated gRPC addresses of cluster members to join (ignored when the node has state)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	// Environment first, then flags override.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "ENGINE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if o.dev {
+		if o.nodeID == "" {
+			o.nodeID = "dev"
+		}
+		if o.dataDir == "" {
+			base, err := os.UserCacheDir()
+			if err != nil {
+				base = os.TempDir()
+			}
+			o.dataDir = filepath.Join(base, "raftflow", "dev")
+		}
+	}
+	if o.nodeID == "" || o.dataDir == "" {
+		return nil, fmt.Errorf("--node-id and --data-dir are required (or use --dev)")
+	}
+	return o, nil
+}
+
+func run(args []string) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+		return err
+	}
+	var join []string
+	for _, j := range strings.Split(o.join, ",") {
+		if j = strings.TrimSpace(j); j != "" {
+			join = append(join, j)
+		}
+	}
+	srv, err := server.Start(server.Config{
+		NodeID: o.nodeID, DataDir: o.dataDir,
+		GRPCAddr: o.grpcAddr, RaftAddr: o.raftAddr, HTTPAddr: o.httpAddr,
+		GRPCAdvertise: o.grpcAdvertise, RaftAdvertise: o.raftAdvertise, HTTPAdvertise: o.httpAdvertise,
+		Join: join, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "raftflow engine %s\n  node id:   %s (%s)\n  data dir:  %s\n  gRPC:      %s  (Temporal clients: HostPort %q)\n  raft:      %s\n  HTTP:      http://%s/status  /healthz  /readyz\n",
+		modeName(o.dev), o.nodeID, srv.Action, o.dataDir, srv.GRPCAddr(), srv.GRPCAddr(), srv.RaftAddr(), srv.HTTPAddr())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	logger.Info("shutting down", "signal", s.String())
+	return srv.Close()
+}
+
+func modeName(dev bool) string {
+	if dev {
+		return "(dev mode)"
+	}
+	return "(cluster mode)"
+}

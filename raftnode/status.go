@@ -1,0 +1,81 @@
+package raftnode
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// IsLeader reports whether this node is currently the raft leader. It may
+// be stale by the time the caller acts on it; proposals are what decide.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Leader returns the current leader's ID and raft address as this node
+// knows them; both "" when unknown.
+func (n *Node) Leader() (id, raftAddr string) {
+	addr, sid := n.raft.LeaderWithID()
+	return string(sid), string(addr)
+}
+
+// WaitLeader polls until a leader (any node) is known or ctx ends.
+func (n *Node) WaitLeader(ctx context.Context) error {
+	t := time.NewTicker(leaderPollInterval)
+	defer t.Stop()
+	for {
+		if id, _ := n.Leader(); id != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("raftnode: wait for leader: %w", ctx.Err())
+		case <-n.closing:
+			return fmt.Errorf("raftnode: wait for leader: %w", ErrShutdown)
+		case <-t.C:
+		}
+	}
+}
+
+// Server is one member of the raft configuration.
+type Server struct{ ID, Address, Suffrage string }
+
+// Status is a point-in-time view of this node's raft state.
+type Status struct {
+	ID, State, LeaderID, LeaderAddr            string
+	Term, LastIndex, CommitIndex, AppliedIndex uint64
+	Servers                                    []Server // nil if the configuration could not be read
+}
+
+// Status returns a snapshot of this node's raft state. The fields are read
+// separately and are not mutually consistent under load.
+func (n *Node) Status() Status {
+	id, addr := n.Leader()
+	st := Status{
+		ID:           n.cfg.NodeID,
+		State:        n.raft.State().String(),
+		LeaderID:     id,
+		LeaderAddr:   addr,
+		Term:         n.raft.CurrentTerm(),
+		LastIndex:    n.raft.LastIndex(),
+		CommitIndex:  n.raft.CommitIndex(),
+		AppliedIndex: n.raft.AppliedIndex(),
+	}
+	if cfg, _, err := n.configuration(); err == nil {
+		for _, s := range cfg.Servers {
+			st.Servers = append(st.Servers, Server{ID: string(s.ID), Address: string(s.Address), Suffrage: s.Suffrage.String()})
+		}
+	}
+	return st
+}
+
+// configuration returns the latest (possibly uncommitted) configuration and
+// its log index. raft answers it immediately from memory, also after
+// shutdown.
+func (n *Node) configuration() (raft.Configuration, uint64, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return raft.Configuration{}, 0, n.mapErr("get configuration", err)
+	}
+	return f.Configuration(), f.Index(), nil
+}

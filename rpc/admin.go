@@ -1,0 +1,73 @@
+package rpc
+
+import (
+	"context"
+
+	"github.com/raftflow/engine/fsm/fsmpb"
+	"github.com/raftflow/engine/rpc/adminpb"
+)
+
+// Join adds a node as a voter (idempotent) and records its addresses.
+func (s *Service) Join(ctx context.Context, req *adminpb.JoinRequest) (*adminpb.JoinResponse, error) {
+	if err := checkID("node_id", req.GetNodeId()); err != nil {
+		return nil, err
+	}
+	if err := checkID("raft_addr", req.GetRaftAddr()); err != nil {
+		return nil, err
+	}
+	if err := checkID("grpc_addr", req.GetGrpcAddr()); err != nil {
+		return nil, err
+	}
+	if err := s.node.AddVoter(ctx, req.NodeId, req.RaftAddr); err != nil {
+		return nil, toStatus(err)
+	}
+	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_SetNode{SetNode: &fsmpb.SetNode{Node: &fsmpb.NodeInfo{
+		Id: req.NodeId, RaftAddr: req.RaftAddr, GrpcAddr: req.GrpcAddr, HttpAddr: req.HttpAddr,
+	}}}}); err != nil {
+		return nil, err
+	}
+	return &adminpb.JoinResponse{LeaderId: s.node.ID()}, nil
+}
+
+// Remove removes a node from the raft configuration and the member table.
+func (s *Service) Remove(ctx context.Context, req *adminpb.RemoveRequest) (*adminpb.RemoveResponse, error) {
+	if err := checkID("node_id", req.GetNodeId()); err != nil {
+		return nil, err
+	}
+	if err := s.node.RemoveServer(ctx, req.NodeId); err != nil {
+		return nil, toStatus(err)
+	}
+	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_RemoveNode{RemoveNode: &fsmpb.RemoveNode{Id: req.NodeId}}}); err != nil {
+		return nil, err
+	}
+	return &adminpb.RemoveResponse{}, nil
+}
+
+// Status reports this node's view; answered locally by every node.
+func (s *Service) Status(ctx context.Context, _ *adminpb.StatusRequest) (*adminpb.StatusResponse, error) {
+	return s.StatusProto(), nil
+}
+
+// StatusProto is Status for in-process callers (the HTTP /status page).
+func (s *Service) StatusProto() *adminpb.StatusResponse {
+	st := s.node.Status()
+	nodes := map[string]*fsmpb.NodeInfo{}
+	for _, n := range s.fsm.Nodes() {
+		nodes[n.Id] = n
+	}
+	resp := &adminpb.StatusResponse{
+		NodeId: st.ID, State: st.State, LeaderId: st.LeaderID, LeaderRaftAddr: st.LeaderAddr,
+		Term: st.Term, LastIndex: st.LastIndex, CommitIndex: st.CommitIndex, AppliedIndex: s.fsm.AppliedIndex(),
+	}
+	if n := nodes[st.LeaderID]; n != nil {
+		resp.LeaderGrpcAddr = n.GrpcAddr
+	}
+	for _, m := range st.Servers {
+		mem := &adminpb.Member{Id: m.ID, RaftAddr: m.Address, Suffrage: m.Suffrage, Leader: m.ID == st.LeaderID}
+		if n := nodes[m.ID]; n != nil {
+			mem.GrpcAddr, mem.HttpAddr = n.GrpcAddr, n.HttpAddr
+		}
+		resp.Members = append(resp.Members, mem)
+	}
+	return resp
+}

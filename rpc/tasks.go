@@ -1,0 +1,310 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/raftflow/engine/fsm"
+	"github.com/raftflow/engine/fsm/fsmpb"
+	"github.com/raftflow/engine/queue"
+	"github.com/raftflow/engine/raftnode"
+)
+
+// longPollContext bounds a long poll so it answers (empty) before the
+// client's own deadline: at most LongPollTimeout, and a second before the
+// caller's deadline.
+func (s *Service) longPollContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := s.cfg.LongPollTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) - time.Second; left < d {
+			d = max(left, 0)
+		}
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// pollTask waits for a task and records it started through raft. It returns
+// (nil, nil) when the long poll ends empty.
+func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, identity string) (*fsm.Result, error) {
+	pctx, cancel := s.longPollContext(ctx)
+	defer cancel()
+	for {
+		t, ok, err := s.queues.Poll(pctx, ns, tq, kind)
+		if errors.Is(err, queue.ErrNotActive) {
+			return nil, unavailable("raftflow: leader services are not ready; retry")
+		}
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		if !ok {
+			return nil, nil
+		}
+		res, err := s.propose(ctx, &fsmpb.Command{Op: &fsmpb.Command_RecordTaskStarted{RecordTaskStarted: &fsmpb.RecordTaskStarted{
+			TaskKey: t.Key, Identity: identity, PollRequestId: uuid.NewString(),
+		}}})
+		if err != nil {
+			if errors.Is(err, raftnode.ErrNotLeader) {
+				// Definitely not applied: keep the task for the next poller
+				// (a new leader rebuilds from Pebble anyway).
+				s.queues.Requeue(t)
+			}
+			return nil, toStatus(err)
+		}
+		if res.Err != nil {
+			continue // stale task: the workflow moved on
+		}
+		return res, nil
+	}
+}
+
+func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
+	if err := s.checkNamespace(req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	if err := checkID("task_queue.name", req.GetTaskQueue().GetName()); err != nil {
+		return nil, err
+	}
+	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindWorkflow, req.Identity)
+	if err != nil || res == nil {
+		return &workflowservice.PollWorkflowTaskQueueResponse{}, err
+	}
+	wt := res.WorkflowTask
+	tok := wt.Token
+	events, next := s.fsm.ReadHistory(tok.Namespace, tok.WorkflowId, tok.RunId, 1, wt.StartedEventID, defaultHistoryPageSize)
+	resp := &workflowservice.PollWorkflowTaskQueueResponse{
+		TaskToken:                  mustToken(tok),
+		WorkflowExecution:          &commonpb.WorkflowExecution{WorkflowId: tok.WorkflowId, RunId: tok.RunId},
+		WorkflowType:               wt.WorkflowType,
+		PreviousStartedEventId:     wt.PreviousStartedEventID,
+		StartedEventId:             wt.StartedEventID,
+		Attempt:                    wt.Attempt,
+		History:                    &historypb.History{Events: events},
+		WorkflowExecutionTaskQueue: &taskqueuepb.TaskQueue{Name: wt.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		ScheduledTime:              tsOf(wt.ScheduledTime),
+		StartedTime:                tsOf(wt.StartedTime),
+	}
+	if next > 0 {
+		resp.NextPageToken = encodePageToken(pageToken{RunID: tok.RunId, Next: next, UpTo: wt.StartedEventID})
+	}
+	return resp, nil
+}
+
+func (s *Service) PollActivityTaskQueue(ctx context.Context, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
+	if err := s.checkNamespace(req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	if err := checkID("task_queue.name", req.GetTaskQueue().GetName()); err != nil {
+		return nil, err
+	}
+	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindActivity, req.Identity)
+	if err != nil || res == nil {
+		return &workflowservice.PollActivityTaskQueueResponse{}, err
+	}
+	at := res.ActivityTask
+	a, tok := at.Activity, at.Token
+	return &workflowservice.PollActivityTaskQueueResponse{
+		TaskToken:                   mustToken(tok),
+		WorkflowNamespace:           tok.Namespace,
+		WorkflowType:                at.WorkflowType,
+		WorkflowExecution:           &commonpb.WorkflowExecution{WorkflowId: tok.WorkflowId, RunId: tok.RunId},
+		ActivityType:                a.ActivityType,
+		ActivityId:                  a.ActivityId,
+		Header:                      a.Header,
+		Input:                       a.Input,
+		HeartbeatDetails:            a.HeartbeatDetails,
+		ScheduledTime:               tsOf(a.ScheduledTime),
+		CurrentAttemptScheduledTime: tsOf(a.CurrentAttemptScheduledTime),
+		StartedTime:                 tsOf(a.StartedTime),
+		Attempt:                     a.Attempt,
+		ScheduleToCloseTimeout:      durOf(a.ScheduleToCloseTimeout),
+		StartToCloseTimeout:         durOf(a.StartToCloseTimeout),
+		HeartbeatTimeout:            durOf(a.HeartbeatTimeout),
+		RetryPolicy:                 a.RetryPolicy,
+	}, nil
+}
+
+func mustToken(t *fsmpb.TaskToken) []byte {
+	b, err := proto.Marshal(t)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func parseToken(b []byte, kind fsmpb.TaskKind) (*fsmpb.TaskToken, error) {
+	if len(b) == 0 {
+		return nil, invalidArg("task_token: required")
+	}
+	t := &fsmpb.TaskToken{}
+	if err := proto.Unmarshal(b, t); err != nil || t.Kind != kind || t.WorkflowId == "" {
+		return nil, invalidArg("task_token: malformed")
+	}
+	return t, nil
+}
+
+func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflowservice.RespondWorkflowTaskCompletedRequest) (*workflowservice.RespondWorkflowTaskCompletedResponse, error) {
+	tok, err := parseToken(req.GetTaskToken(), fsmpb.TaskKind_TASK_KIND_WORKFLOW)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_CompleteWorkflowTask{CompleteWorkflowTask: &fsmpb.CompleteWorkflowTask{
+		Token: tok, Request: req,
+	}}}); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondWorkflowTaskCompletedResponse{}, nil
+}
+
+func (s *Service) RespondWorkflowTaskFailed(ctx context.Context, req *workflowservice.RespondWorkflowTaskFailedRequest) (*workflowservice.RespondWorkflowTaskFailedResponse, error) {
+	tok, err := parseToken(req.GetTaskToken(), fsmpb.TaskKind_TASK_KIND_WORKFLOW)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_FailWorkflowTask{FailWorkflowTask: &fsmpb.FailWorkflowTask{
+		Token: tok, Request: req,
+	}}}); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RespondWorkflowTaskFailedResponse{}, nil
+}
+
+// activityTarget names an activity by token or by (namespace, ids).
+func activityTarget(token []byte, ns, wfID, runID, activityID string) (*fsmpb.ActivityResult, error) {
+	if len(token) > 0 {
+		t, err := parseToken(token, fsmpb.TaskKind_TASK_KIND_ACTIVITY)
+		if err != nil {
+			return nil, err
+		}
+		return &fsmpb.ActivityResult{Namespace: t.Namespace, WorkflowId: t.WorkflowId, RunId: t.RunId,
+			ScheduledEventId: t.ScheduledEventId, Attempt: t.Attempt, ActivityId: t.ActivityId}, nil
+	}
+	if err := checkID("namespace", ns); err != nil {
+		return nil, err
+	}
+	if err := checkID("workflow_id", wfID); err != nil {
+		return nil, err
+	}
+	if err := checkID("activity_id", activityID); err != nil {
+		return nil, err
+	}
+	return &fsmpb.ActivityResult{Namespace: ns, WorkflowId: wfID, RunId: runID, ActivityId: activityID}, nil
+}
+
+func (s *Service) activityResult(ctx context.Context, r *fsmpb.ActivityResult, identity string) error {
+	r.Identity = identity
+	_, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_ActivityResult{ActivityResult: r}})
+	return err
+}
+
+func (s *Service) RespondActivityTaskCompleted(ctx context.Context, req *workflowservice.RespondActivityTaskCompletedRequest) (*workflowservice.RespondActivityTaskCompletedResponse, error) {
+	r, err := activityTarget(req.GetTaskToken(), "", "", "", "")
+	if err != nil {
+		return nil, err
+	}
+	r.Outcome = &fsmpb.ActivityResult_Completed{Completed: orEmpty(req.Result)}
+	return &workflowservice.RespondActivityTaskCompletedResponse{}, s.activityResult(ctx, r, req.Identity)
+}
+
+func (s *Service) RespondActivityTaskCompletedById(ctx context.Context, req *workflowservice.RespondActivityTaskCompletedByIdRequest) (*workflowservice.RespondActivityTaskCompletedByIdResponse, error) {
+	r, err := activityTarget(nil, req.Namespace, req.WorkflowId, req.RunId, req.ActivityId)
+	if err != nil {
+		return nil, err
+	}
+	r.Outcome = &fsmpb.ActivityResult_Completed{Completed: orEmpty(req.Result)}
+	return &workflowservice.RespondActivityTaskCompletedByIdResponse{}, s.activityResult(ctx, r, req.Identity)
+}
+
+func (s *Service) RespondActivityTaskFailed(ctx context.Context, req *workflowservice.RespondActivityTaskFailedRequest) (*workflowservice.RespondActivityTaskFailedResponse, error) {
+	r, err := activityTarget(req.GetTaskToken(), "", "", "", "")
+	if err != nil {
+		return nil, err
+	}
+	if req.Failure == nil {
+		return nil, invalidArg("failure: required")
+	}
+	r.Outcome = &fsmpb.ActivityResult_Failed{Failed: req.Failure}
+	r.LastHeartbeatDetails = req.LastHeartbeatDetails
+	return &workflowservice.RespondActivityTaskFailedResponse{}, s.activityResult(ctx, r, req.Identity)
+}
+
+func (s *Service) RespondActivityTaskFailedById(ctx context.Context, req *workflowservice.RespondActivityTaskFailedByIdRequest) (*workflowservice.RespondActivityTaskFailedByIdResponse, error) {
+	r, err := activityTarget(nil, req.Namespace, req.WorkflowId, req.RunId, req.ActivityId)
+	if err != nil {
+		return nil, err
+	}
+	if req.Failure == nil {
+		return nil, invalidArg("failure: required")
+	}
+	r.Outcome = &fsmpb.ActivityResult_Failed{Failed: req.Failure}
+	r.LastHeartbeatDetails = req.LastHeartbeatDetails
+	return &workflowservice.RespondActivityTaskFailedByIdResponse{}, s.activityResult(ctx, r, req.Identity)
+}
+
+func (s *Service) RespondActivityTaskCanceled(ctx context.Context, req *workflowservice.RespondActivityTaskCanceledRequest) (*workflowservice.RespondActivityTaskCanceledResponse, error) {
+	r, err := activityTarget(req.GetTaskToken(), "", "", "", "")
+	if err != nil {
+		return nil, err
+	}
+	r.Outcome = &fsmpb.ActivityResult_Canceled{Canceled: orEmpty(req.Details)}
+	return &workflowservice.RespondActivityTaskCanceledResponse{}, s.activityResult(ctx, r, req.Identity)
+}
+
+func (s *Service) RespondActivityTaskCanceledById(ctx context.Context, req *workflowservice.RespondActivityTaskCanceledByIdRequest) (*workflowservice.RespondActivityTaskCanceledByIdResponse, error) {
+	r, err := activityTarget(nil, req.Namespace, req.WorkflowId, req.RunId, req.ActivityId)
+	if err != nil {
+		return nil, err
+	}
+	r.Outcome = &fsmpb.ActivityResult_Canceled{Canceled: orEmpty(req.Details)}
+	return &workflowservice.RespondActivityTaskCanceledByIdResponse{}, s.activityResult(ctx, r, req.Identity)
+}
+
+func orEmpty(p *commonpb.Payloads) *commonpb.Payloads {
+	if p == nil {
+		return &commonpb.Payloads{}
+	}
+	return p
+}
+
+func (s *Service) heartbeat(ctx context.Context, r *fsmpb.ActivityResult, details *commonpb.Payloads, identity string) (bool, error) {
+	res, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_HeartbeatActivity{HeartbeatActivity: &fsmpb.HeartbeatActivity{
+		Namespace: r.Namespace, WorkflowId: r.WorkflowId, RunId: r.RunId, ScheduledEventId: r.ScheduledEventId,
+		Attempt: r.Attempt, ActivityId: r.ActivityId, Identity: identity, Details: details,
+	}}})
+	if err != nil {
+		return false, err
+	}
+	return res.CancelRequested, nil
+}
+
+func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, req *workflowservice.RecordActivityTaskHeartbeatRequest) (*workflowservice.RecordActivityTaskHeartbeatResponse, error) {
+	r, err := activityTarget(req.GetTaskToken(), "", "", "", "")
+	if err != nil {
+		return nil, err
+	}
+	cancel, err := s.heartbeat(ctx, r, req.Details, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.RecordActivityTaskHeartbeatResponse{CancelRequested: cancel}, nil
+}
+
+func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, req *workflowservice.RecordActivityTaskHeartbeatByIdRequest) (*workflowservice.RecordActivityTaskHeartbeatByIdResponse, error) {
+	r, err := activityTarget(nil, req.Namespace, req.WorkflowId, req.RunId, req.ActivityId)
+	if err != nil {
+		return nil, err
+	}
+	cancel, err := s.heartbeat(ctx, r, req.Details, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: cancel}, nil
+}
