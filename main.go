@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/raftflow/engine/internal/server"
 )
@@ -107,12 +108,17 @@ func run(args []string) error {
 			join = append(join, j)
 		}
 	}
-	srv, err := server.Start(server.Config{
+	cfg := server.Config{
 		NodeID: o.nodeID, DataDir: o.dataDir,
 		GRPCAddr: o.grpcAddr, RaftAddr: o.raftAddr, HTTPAddr: o.httpAddr,
 		GRPCAdvertise: o.grpcAdvertise, RaftAdvertise: o.raftAdvertise, HTTPAdvertise: o.httpAdvertise,
 		Join: join, Logger: logger,
-	})
+	}
+	if o.dev {
+		// One node: nobody to wait for, so elect at once on start.
+		cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 50*time.Millisecond
+	}
+	srv, err := server.Start(cfg)
 	if err != nil {
 		return err
 	}

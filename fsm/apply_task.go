@@ -49,7 +49,8 @@ func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) 
 		}}
 	w.appendEvents(ev)
 	w.t.delTask(op.TaskKey)
-	wt.TaskKey = nil
+	w.t.delTimer(wt.TimerKey) // a sticky task's schedule-to-start timeout
+	wt.TaskKey, wt.TimerKey = nil, nil
 	wt.StartedEventId, wt.StartedTime, wt.Identity, wt.PollRequestId = ev.EventId, w.t.now, op.Identity, op.PollRequestId
 	wt.TimerKey = w.t.addTimer(&fsmpb.TimerRow{
 		Kind: fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE, Namespace: s.Namespace,
@@ -62,7 +63,7 @@ func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) 
 			Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
 			ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId, Attempt: wt.Attempt,
 		},
-		WorkflowType: s.WorkflowType, TaskQueue: wt.TaskQueue,
+		WorkflowType: s.WorkflowType, TaskQueue: wt.TaskQueue, NormalTaskQueue: s.TaskQueue, Sticky: wt.Sticky,
 		PreviousStartedEventID: s.LastCompletedStartedEventId, StartedEventID: wt.StartedEventId,
 		Attempt: wt.Attempt, ScheduledTime: wt.ScheduledTime, StartedTime: wt.StartedTime,
 	}}
@@ -163,6 +164,7 @@ func (w *wf) recordWorkflowTaskFailed(cause enumspb.WorkflowTaskFailedCause, f *
 	attempt := wt.Attempt
 	w.appendEvents(ev)
 	w.clearWorkflowTask()
+	w.clearSticky() // the worker dropped the workflow from its cache
 	w.flushBuffered()
 	w.scheduleWorkflowTask(attempt + 1)
 }

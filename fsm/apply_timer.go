@@ -71,8 +71,25 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 		}}
 		w.appendEvents(ev)
 		w.clearWorkflowTask()
+		w.clearSticky()
 		w.flushBuffered()
 		w.scheduleWorkflowTask(row.Attempt + 1)
+	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_SCHEDULE_TO_START:
+		// The sticky worker did not pick the task up in time: Temporal's
+		// fallback to the normal queue (with the full history).
+		wt := s.WorkflowTask
+		if wt == nil || !wt.Sticky || wt.ScheduledEventId != row.Ref || wt.Attempt != row.Attempt || wt.StartedEventId != 0 {
+			return
+		}
+		wt.TimerKey = nil
+		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
+		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
+			ScheduledEventId: wt.ScheduledEventId, TimeoutType: enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START,
+		}}
+		w.appendEvents(ev)
+		w.clearWorkflowTask()
+		w.clearSticky()
+		w.scheduleWorkflowTask(row.Attempt)
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT:
 		s.TimerKeys = removeKey(s.TimerKeys, key)
 		w.failStartedWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, "")

@@ -21,6 +21,8 @@ const (
 	// DefaultWorkflowTaskTimeout and MaxWorkflowTaskTimeout match Temporal.
 	DefaultWorkflowTaskTimeout = 10 * time.Second
 	MaxWorkflowTaskTimeout     = 120 * time.Second
+	// DefaultStickyScheduleToStart is used when a worker names no timeout.
+	DefaultStickyScheduleToStart = 5 * time.Second
 	// maxSignalRequestIDs bounds the per-run signal dedup memory.
 	maxSignalRequestIDs = 1000
 )
@@ -220,8 +222,7 @@ func (t *txn) resetSticky(op *fsmpb.ResetSticky) *Result {
 		return &Result{Err: err}
 	}
 	if w.st.StickyTaskQueue != "" {
-		w.st.StickyTaskQueue = ""
-		w.st.StickyScheduleToStartTimeout = 0
+		w.clearSticky()
 		w.save()
 	}
 	return &Result{}

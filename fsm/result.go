@@ -76,9 +76,13 @@ type Result struct {
 
 // StartedWorkflowTask is what a poller needs to build its response.
 type StartedWorkflowTask struct {
-	Token                  *fsmpb.TaskToken
-	WorkflowType           *commonpb.WorkflowType
-	TaskQueue              string
+	Token           *fsmpb.TaskToken
+	WorkflowType    *commonpb.WorkflowType
+	TaskQueue       string
+	NormalTaskQueue string
+	// Sticky: the task came from a worker's sticky queue, so the poller
+	// gets only the events after PreviousStartedEventID.
+	Sticky                 bool
 	PreviousStartedEventID int64
 	StartedEventID         int64
 	Attempt                int32

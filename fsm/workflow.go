@@ -137,24 +137,55 @@ func (w *wf) ensureWorkflowTask() {
 	}
 }
 
+// scheduleWorkflowTask schedules the next workflow task: on the sticky
+// queue of the worker that cached the workflow (if any, with a
+// schedule-to-start timeout that falls back to the normal queue), else on the
+// workflow's task queue.
 func (w *wf) scheduleWorkflowTask(attempt int32) {
 	s := w.st
+	queue, kind := s.TaskQueue, enumspb.TASK_QUEUE_KIND_NORMAL
+	if s.StickyTaskQueue != "" {
+		queue, kind = s.StickyTaskQueue, enumspb.TASK_QUEUE_KIND_STICKY
+	}
 	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes{
 		WorkflowTaskScheduledEventAttributes: &historypb.WorkflowTaskScheduledEventAttributes{
-			TaskQueue:           &taskqueuepb.TaskQueue{Name: s.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+			TaskQueue:           &taskqueuepb.TaskQueue{Name: queue, Kind: kind, NormalName: normalName(s, kind)},
 			StartToCloseTimeout: dur(s.TaskTimeout),
 			Attempt:             attempt,
 		}}
 	w.appendEvents(ev)
 	key := w.t.addTask(&fsmpb.TaskRow{
-		Namespace: s.Namespace, TaskQueue: s.TaskQueue, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
+		Namespace: s.Namespace, TaskQueue: queue, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
 		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: ev.EventId, Attempt: attempt,
 	})
 	s.WorkflowTask = &fsmpb.WorkflowTaskInfo{
-		ScheduledEventId: ev.EventId, Attempt: attempt, TaskQueue: s.TaskQueue,
-		ScheduledTime: w.t.now, TaskKey: key,
+		ScheduledEventId: ev.EventId, Attempt: attempt, TaskQueue: queue,
+		ScheduledTime: w.t.now, TaskKey: key, Sticky: kind == enumspb.TASK_QUEUE_KIND_STICKY,
 	}
+	if s.WorkflowTask.Sticky {
+		timeout := s.StickyScheduleToStartTimeout
+		if timeout <= 0 {
+			timeout = int64(DefaultStickyScheduleToStart)
+		}
+		s.WorkflowTask.TimerKey = w.t.addTimer(&fsmpb.TimerRow{
+			Kind: fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_SCHEDULE_TO_START, Namespace: s.Namespace,
+			WorkflowId: s.WorkflowId, RunId: s.RunId, Ref: ev.EventId, Attempt: attempt, FireAt: w.t.now + timeout,
+		})
+	}
+}
+
+func normalName(s *fsmpb.WorkflowState, kind enumspb.TaskQueueKind) string {
+	if kind == enumspb.TASK_QUEUE_KIND_STICKY {
+		return s.TaskQueue
+	}
+	return ""
+}
+
+// clearSticky forgets the worker cache affinity: the next workflow task goes
+// to the normal queue with the full history.
+func (w *wf) clearSticky() {
+	w.st.StickyTaskQueue, w.st.StickyScheduleToStartTimeout = "", 0
 }
 
 // clearWorkflowTask drops the current workflow task and its rows.

@@ -79,7 +79,13 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservic
 	}
 	wt := res.WorkflowTask
 	tok := wt.Token
-	events, next := s.fsm.ReadHistory(tok.Namespace, tok.WorkflowId, tok.RunId, 1, wt.StartedEventID, defaultHistoryPageSize)
+	// A sticky worker has the workflow cached up to its previous task: send
+	// only what is new. Everyone else gets the history from the start.
+	from := int64(1)
+	if wt.Sticky && wt.PreviousStartedEventID > 0 {
+		from = wt.PreviousStartedEventID + 1
+	}
+	events, next := s.fsm.ReadHistory(tok.Namespace, tok.WorkflowId, tok.RunId, from, wt.StartedEventID, defaultHistoryPageSize)
 	resp := &workflowservice.PollWorkflowTaskQueueResponse{
 		TaskToken:                  mustToken(tok),
 		WorkflowExecution:          &commonpb.WorkflowExecution{WorkflowId: tok.WorkflowId, RunId: tok.RunId},
@@ -88,7 +94,7 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservic
 		StartedEventId:             wt.StartedEventID,
 		Attempt:                    wt.Attempt,
 		History:                    &historypb.History{Events: events},
-		WorkflowExecutionTaskQueue: &taskqueuepb.TaskQueue{Name: wt.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		WorkflowExecutionTaskQueue: &taskqueuepb.TaskQueue{Name: wt.NormalTaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		ScheduledTime:              tsOf(wt.ScheduledTime),
 		StartedTime:                tsOf(wt.StartedTime),
 	}
