@@ -37,6 +37,10 @@ func (t *txn) apply(cmd *fsmpb.Command) *Result {
 	case *fsmpb.Command_RemoveNode:
 		t.del(nodeKey(op.RemoveNode.GetId()))
 		return &Result{}
+	case *fsmpb.Command_SignalWithStart:
+		return t.signalWithStart(op.SignalWithStart)
+	case *fsmpb.Command_RequestCancelWorkflow:
+		return t.requestCancelWorkflow(op.RequestCancelWorkflow)
 	case *fsmpb.Command_Noop:
 		return &Result{}
 	default:

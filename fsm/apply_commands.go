@@ -23,6 +23,7 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 		return &Result{Err: err}
 	}
 	req := op.GetRequest()
+	t.runIDs = op.NewRunIds
 	if bad := w.validateCommands(req.Commands); bad != nil {
 		f := &failurepb.Failure{Message: bad.Message}
 		w.recordWorkflowTaskFailed(bad.Cause, f, req.Identity, req.BinaryChecksum)
@@ -145,9 +146,29 @@ func (w *wf) validateCommands(cmds []*commandpb.Command) *BadCommandError {
 			if c.GetRecordMarkerCommandAttributes().GetMarkerName() == "" {
 				return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, "command %d: marker_name is not set", i)
 			}
+		case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+			a := c.GetStartChildWorkflowExecutionCommandAttributes()
+			cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
+			switch {
+			case a.GetWorkflowId() == "":
+				return bad(cause, "command %d: workflow_id is not set", i)
+			case a.GetWorkflowType().GetName() == "":
+				return bad(cause, "command %d: workflow_type is not set", i)
+			}
+		case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+			a := c.GetSignalExternalWorkflowExecutionCommandAttributes()
+			if a.GetExecution().GetWorkflowId() == "" || a.GetSignalName() == "" {
+				return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+					"command %d: execution.workflow_id and signal_name are required", i)
+			}
+		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+			if c.GetRequestCancelExternalWorkflowExecutionCommandAttributes().GetWorkflowId() == "" {
+				return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+					"command %d: workflow_id is not set", i)
+			}
 		case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
 			enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-			enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
+			enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES, enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
 		default:
 			return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
 				"command %d: %s is not supported by raftflow yet", i, c.CommandType)
@@ -223,12 +244,30 @@ func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity stri
 		}}
 		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+		f := c.GetFailWorkflowExecutionCommandAttributes().GetFailure()
+		backoff, state := w.workflowRetry(f)
+		attrs := &historypb.WorkflowExecutionFailedEventAttributes{
+			Failure: f, WorkflowTaskCompletedEventId: completedID, RetryState: state,
+		}
 		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
-			Failure: c.GetFailWorkflowExecutionCommandAttributes().GetFailure(), WorkflowTaskCompletedEventId: completedID,
-			RetryState: enumspb.RETRY_STATE_RETRY_POLICY_NOT_SET,
-		}}
-		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{WorkflowExecutionFailedEventAttributes: attrs}
+		if state == enumspb.RETRY_STATE_IN_PROGRESS {
+			attrs.NewExecutionRunId = w.t.newRunID()
+			w.retryRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, attrs.NewExecutionRunId, backoff, f)
+		} else {
+			w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
+		}
+	case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+		w.continueAsNew(c.GetContinueAsNewWorkflowExecutionCommandAttributes(), completedID)
+	case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+		w.startChild(c.GetStartChildWorkflowExecutionCommandAttributes(), completedID)
+		return true
+	case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+		w.signalExternal(c.GetSignalExternalWorkflowExecutionCommandAttributes(), completedID)
+		return true
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+		w.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes(), completedID)
+		return true
 	case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
 		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED)
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCanceledEventAttributes{WorkflowExecutionCanceledEventAttributes: &historypb.WorkflowExecutionCanceledEventAttributes{

@@ -5,6 +5,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
@@ -93,11 +94,23 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT:
 		s.TimerKeys = removeKey(s.TimerKeys, key)
 		w.failStartedWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, "")
+		attrs := &historypb.WorkflowExecutionTimedOutEventAttributes{RetryState: enumspb.RETRY_STATE_TIMEOUT}
 		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{WorkflowExecutionTimedOutEventAttributes: &historypb.WorkflowExecutionTimedOutEventAttributes{
-			RetryState: enumspb.RETRY_STATE_TIMEOUT,
-		}}
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{WorkflowExecutionTimedOutEventAttributes: attrs}
+		if row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT {
+			f := &failurepb.Failure{Message: "workflow run timeout", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{
+				TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
+			if backoff, state := w.workflowRetry(f); state == enumspb.RETRY_STATE_IN_PROGRESS {
+				attrs.RetryState, attrs.NewExecutionRunId = state, w.t.newRunID()
+				w.retryRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, attrs.NewExecutionRunId, backoff, f)
+				return
+			}
+		}
 		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
+	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF:
+		s.TimerKeys = removeKey(s.TimerKeys, key)
+		s.FirstWorkflowTaskBackoff = 0
+		w.ensureWorkflowTask()
 	default:
 		w.onActivityTimer(key, row)
 	}

@@ -6,6 +6,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	namespacepb "go.temporal.io/api/namespace/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
@@ -74,7 +75,8 @@ func (t *txn) startWorkflow(op *fsmpb.StartWorkflow) *Result {
 			return res
 		}
 	}
-	w := t.newRun(op.RunId, req)
+	w := t.newRun(op.RunId, req, runLinks{})
+	w.startFirstWorkflowTask()
 	w.save()
 	if req.RequestId != "" {
 		t.set(dedupKey(ns, req.RequestId), &fsmpb.CurrentRun{RunId: op.RunId})
@@ -118,10 +120,29 @@ func (t *txn) resolveConflict(wfID, ns string, cur *fsmpb.CurrentRun,
 
 // newRun creates a run from a start request (also used, built from their
 // own requests, by signal-with-start and continue-as-new later).
-func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRequest) *wf {
+// runLinks carries what a run inherits from its parent or its previous run.
+type runLinks struct {
+	parent         *fsmpb.ParentInfo
+	continuedRunID string
+	firstRunID     string
+	attempt        int32
+	backoff        int64 // delay of the first workflow task
+	expiration     int64 // absolute end of the execution chain (0: none)
+	initiator      enumspb.ContinueAsNewInitiator
+	lastResult     *commonpb.Payloads
+	lastFailure    *failurepb.Failure
+}
+
+// newRun creates a run from a start request and writes its Started event.
+// The caller schedules the first workflow task (startFirstWorkflowTask) or
+// records an event first (signal-with-start).
+func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRequest, l runLinks) *wf {
 	now := t.now
 	exec := nanosOf(req.WorkflowExecutionTimeout)
 	run := nanosOf(req.WorkflowRunTimeout)
+	if l.expiration > 0 {
+		exec = max(l.expiration-now, 1)
+	}
 	if run == 0 || (exec > 0 && run > exec) {
 		run = exec
 	}
@@ -140,6 +161,17 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		StartTime: now, ExecutionTime: now, RunTimeout: run, ExecutionTimeout: exec, TaskTimeout: task,
 		CreateRequestId: req.RequestId, Memo: req.Memo, SearchAttributes: req.SearchAttributes,
 		FirstRunId: runID, Attempt: 1, Identity: req.Identity,
+		Parent: l.parent, RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
+		FirstWorkflowTaskBackoff: l.backoff, ContinuedRunId: l.continuedRunID,
+	}
+	if l.firstRunID != "" {
+		st.FirstRunId = l.firstRunID
+	}
+	if l.attempt > 0 {
+		st.Attempt = l.attempt
+	}
+	if exec > 0 {
+		st.ExecutionExpiration = now + exec
 	}
 	w := &wf{t: t, st: st}
 	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
@@ -147,9 +179,17 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		TaskQueue:                &taskqueuepb.TaskQueue{Name: st.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Input:                    req.Input,
 		WorkflowExecutionTimeout: dur(exec), WorkflowRunTimeout: dur(run), WorkflowTaskTimeout: dur(task),
-		Identity: req.Identity, OriginalExecutionRunId: runID, FirstExecutionRunId: runID, Attempt: 1,
+		Identity: req.Identity, OriginalExecutionRunId: runID, FirstExecutionRunId: st.FirstRunId, Attempt: st.Attempt,
 		Header: req.Header, Memo: req.Memo, SearchAttributes: req.SearchAttributes,
 		RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
+		ContinuedExecutionRunId: l.continuedRunID, Initiator: l.initiator,
+		LastCompletionResult: l.lastResult, ContinuedFailure: l.lastFailure,
+		FirstWorkflowTaskBackoff: dur(l.backoff),
+	}
+	if p := l.parent; p != nil {
+		attrs.ParentWorkflowNamespace = p.Namespace
+		attrs.ParentWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowId, RunId: p.RunId}
+		attrs.ParentInitiatedEventId = p.InitiatedEventId
 	}
 	if exec > 0 {
 		attrs.WorkflowExecutionExpirationTime = ts(now + exec)
@@ -157,7 +197,6 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
 	w.appendEvents(ev)
-	w.scheduleWorkflowTask(1)
 	if run > 0 {
 		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, now+run)
 	}
@@ -168,6 +207,86 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		RunId: runID, Status: st.Status, CreateRequestId: req.RequestId,
 	})
 	return w
+}
+
+// startFirstWorkflowTask schedules the run's first workflow task, or a
+// timer for it when the run starts with a backoff (retry, cron).
+func (w *wf) startFirstWorkflowTask() {
+	if b := w.st.FirstWorkflowTaskBackoff; b > 0 {
+		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF, w.t.now+b)
+		return
+	}
+	w.ensureWorkflowTask()
+}
+
+func (t *txn) signalWithStart(op *fsmpb.SignalWithStart) *Result {
+	req := op.GetRequest()
+	ns := req.GetNamespace()
+	if req.GetWorkflowId() == "" || req.GetWorkflowType().GetName() == "" || req.GetTaskQueue().GetName() == "" || op.RunId == "" {
+		return &Result{Err: invalidArg("workflow_id, workflow_type, task_queue and run_id are required")}
+	}
+	if !t.namespaceExists(ns) {
+		return &Result{Err: ErrNamespaceNotFound}
+	}
+	var cur fsmpb.CurrentRun
+	if t.get(currentKey(ns, req.WorkflowId), &cur) {
+		if cur.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING &&
+			req.WorkflowIdConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING {
+			res := t.signalWorkflow(&fsmpb.SignalWorkflow{Request: &workflowservice.SignalWorkflowExecutionRequest{
+				Namespace: ns, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: req.WorkflowId, RunId: cur.RunId},
+				SignalName: req.SignalName, Input: req.SignalInput, Identity: req.Identity, RequestId: req.RequestId, Header: req.Header,
+			}})
+			return res
+		}
+		if res := t.resolveConflict(req.WorkflowId, ns, &cur, req.WorkflowIdConflictPolicy, req.WorkflowIdReusePolicy); res != nil {
+			return res
+		}
+	}
+	start := &workflowservice.StartWorkflowExecutionRequest{
+		Namespace: ns, WorkflowId: req.WorkflowId, WorkflowType: req.WorkflowType, TaskQueue: req.TaskQueue,
+		Input: req.Input, WorkflowExecutionTimeout: req.WorkflowExecutionTimeout, WorkflowRunTimeout: req.WorkflowRunTimeout,
+		WorkflowTaskTimeout: req.WorkflowTaskTimeout, Identity: req.Identity, RequestId: req.RequestId,
+		RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule, Memo: req.Memo,
+		SearchAttributes: req.SearchAttributes, Header: req.Header,
+	}
+	w := t.newRun(op.RunId, start, runLinks{})
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{
+		WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
+			SignalName: req.SignalName, Input: req.SignalInput, Identity: req.Identity, Header: req.Header,
+		}}
+	w.record(ev)
+	if req.RequestId != "" {
+		w.st.SignalRequestIds = append(w.st.SignalRequestIds, req.RequestId)
+	}
+	w.save()
+	return &Result{RunID: op.RunId, Started: true}
+}
+
+func (t *txn) requestCancelWorkflow(op *fsmpb.RequestCancelWorkflow) *Result {
+	req := op.GetRequest()
+	w, err := t.loadRunning(req.GetNamespace(), req.GetWorkflowExecution().GetWorkflowId(), req.GetWorkflowExecution().GetRunId())
+	if err != nil {
+		return &Result{Err: err}
+	}
+	if !w.st.CancelRequested {
+		w.requestCancel(req.Reason, req.Identity, nil)
+		w.save()
+	}
+	return &Result{RunID: w.st.RunId}
+}
+
+// requestCancel records a cancellation request the workflow code will see.
+func (w *wf) requestCancel(cause, identity string, external *fsmpb.ParentInfo) {
+	w.st.CancelRequested = true
+	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)
+	attrs := &historypb.WorkflowExecutionCancelRequestedEventAttributes{Cause: cause, Identity: identity}
+	if external != nil {
+		attrs.ExternalInitiatedEventId = external.InitiatedEventId
+		attrs.ExternalWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: external.WorkflowId, RunId: external.RunId}
+	}
+	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCancelRequestedEventAttributes{WorkflowExecutionCancelRequestedEventAttributes: attrs}
+	w.record(ev)
 }
 
 func (t *txn) signalWorkflow(op *fsmpb.SignalWorkflow) *Result {

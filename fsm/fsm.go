@@ -163,7 +163,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if err := proto.Unmarshal(l.Data, &cmd); err != nil {
 			panic(fmt.Sprintf("fsm: decode entry %d: %v", l.Index, err))
 		}
-		t.index, t.seq, t.now = l.Index, 0, cmd.GetProposedAt()
+		t.index, t.seq, t.now, t.runIDs = l.Index, 0, cmd.GetProposedAt(), nil
 		out[i] = t.apply(&cmd)
 	}
 	if last == f.applied.Load() {

@@ -21,6 +21,8 @@ type txn struct {
 	seq   uint32
 	now   int64
 	hints []hint
+	// runIDs are the current command's leader-stamped run ids (see newRunID).
+	runIDs []string
 }
 
 type hintKind uint8

@@ -244,6 +244,28 @@ func (w *wf) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecuti
 	w.t.set(currentKey(s.Namespace, s.WorkflowId), &fsmpb.CurrentRun{
 		RunId: s.RunId, Status: status, CreateRequestId: s.CreateRequestId,
 	})
+	// Saved before touching related runs, so they see this run closed.
+	w.save()
+	if len(s.Children) > 0 {
+		w.applyParentClosePolicy()
+	}
+	if !continues(ev) {
+		w.notifyParent(ev)
+	}
+}
+
+// continues reports whether a close event hands over to a next run (the
+// parent learns only of the chain's end).
+func continues(ev *historypb.HistoryEvent) bool {
+	switch {
+	case ev.EventType == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+		return true
+	case ev.GetWorkflowExecutionFailedEventAttributes().GetNewExecutionRunId() != "",
+		ev.GetWorkflowExecutionTimedOutEventAttributes().GetNewExecutionRunId() != "",
+		ev.GetWorkflowExecutionCompletedEventAttributes().GetNewExecutionRunId() != "":
+		return true
+	}
+	return false
 }
 
 func (w *wf) releaseActivity(a *fsmpb.ActivityInfo) {

@@ -175,6 +175,46 @@ func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowserv
 	return &workflowservice.SignalWorkflowExecutionResponse{}, nil
 }
 
+func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, req *workflowservice.SignalWithStartWorkflowExecutionRequest) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
+	if err := s.checkNamespace(req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	for _, c := range []struct{ f, v string }{
+		{"workflow_id", req.GetWorkflowId()}, {"workflow_type.name", req.GetWorkflowType().GetName()},
+		{"task_queue.name", req.GetTaskQueue().GetName()}, {"signal_name", req.GetSignalName()},
+	} {
+		if err := checkID(c.f, c.v); err != nil {
+			return nil, err
+		}
+	}
+	if req.GetCronSchedule() != "" {
+		return nil, invalidArg("cron_schedule: not supported by raftflow yet")
+	}
+	if req.RequestId == "" {
+		req.RequestId = uuid.NewString()
+	}
+	res, err := s.apply(ctx, &fsmpb.Command{RequestId: req.RequestId, Op: &fsmpb.Command_SignalWithStart{SignalWithStart: &fsmpb.SignalWithStart{
+		RunId: uuid.NewString(), Request: req,
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.SignalWithStartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started}, nil
+}
+
+func (s *Service) RequestCancelWorkflowExecution(ctx context.Context, req *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error) {
+	if err := s.checkNamespace(req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	if err := checkID("workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
+		return nil, err
+	}
+	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_RequestCancelWorkflow{RequestCancelWorkflow: &fsmpb.RequestCancelWorkflow{Request: req}}}); err != nil {
+		return nil, err
+	}
+	return &workflowservice.RequestCancelWorkflowExecutionResponse{}, nil
+}
+
 func (s *Service) TerminateWorkflowExecution(ctx context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err

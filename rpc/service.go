@@ -45,17 +45,18 @@ type Service struct {
 	workflowservice.UnimplementedWorkflowServiceServer
 	adminpb.UnimplementedAdminServiceServer
 
-	cfg    Config
-	fsm    *fsm.FSM
-	node   *raftnode.Node
-	log    *slog.Logger
-	clock  timers.Clock
-	queues *queue.Manager
-	timers *timers.Service
-	notify *notifier
-	fwd    *forwarder
-	ready  atomic.Bool
-	wg     sync.WaitGroup
+	cfg     Config
+	fsm     *fsm.FSM
+	node    *raftnode.Node
+	log     *slog.Logger
+	clock   timers.Clock
+	queues  *queue.Manager
+	timers  *timers.Service
+	notify  *notifier
+	queries queryRegistry
+	fwd     *forwarder
+	ready   atomic.Bool
+	wg      sync.WaitGroup
 }
 
 // New builds the service and installs itself as the FSM's hint receiver.

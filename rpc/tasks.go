@@ -32,9 +32,15 @@ func (s *Service) longPollContext(ctx context.Context) (context.Context, context
 	return context.WithTimeout(ctx, d)
 }
 
+// polled is what a poll found: a task recorded as started, or a query task.
+type polled struct {
+	*fsm.Result
+	query *queryTask
+}
+
 // pollTask waits for a task and records it started through raft. It returns
 // (nil, nil) when the long poll ends empty.
-func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, identity string) (*fsm.Result, error) {
+func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, identity string) (*polled, error) {
 	pctx, cancel := s.longPollContext(ctx)
 	defer cancel()
 	for {
@@ -47,6 +53,9 @@ func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, 
 		}
 		if !ok {
 			return nil, nil
+		}
+		if q, isQuery := t.Payload.(*queryTask); isQuery {
+			return &polled{query: q}, nil
 		}
 		res, err := s.propose(ctx, &fsmpb.Command{Op: &fsmpb.Command_RecordTaskStarted{RecordTaskStarted: &fsmpb.RecordTaskStarted{
 			TaskKey: t.Key, Identity: identity, PollRequestId: uuid.NewString(),
@@ -62,7 +71,7 @@ func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, 
 		if res.Err != nil {
 			continue // stale task: the workflow moved on
 		}
-		return res, nil
+		return &polled{Result: res}, nil
 	}
 }
 
@@ -76,6 +85,9 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservic
 	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindWorkflow, req.Identity)
 	if err != nil || res == nil {
 		return &workflowservice.PollWorkflowTaskQueueResponse{}, err
+	}
+	if res.query != nil {
+		return s.queryTaskResponse(res.query), nil
 	}
 	wt := res.WorkflowTask
 	tok := wt.Token
@@ -162,8 +174,16 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 	if err != nil {
 		return nil, err
 	}
+	var runIDs []string
+	for _, c := range req.GetCommands() {
+		switch c.GetCommandType() {
+		case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION, enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+			enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+			runIDs = append(runIDs, uuid.NewString())
+		}
+	}
 	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_CompleteWorkflowTask{CompleteWorkflowTask: &fsmpb.CompleteWorkflowTask{
-		Token: tok, Request: req,
+		Token: tok, Request: req, NewRunIds: runIDs,
 	}}}); err != nil {
 		return nil, err
 	}

@@ -94,6 +94,8 @@ const (
 	TimerKind_TIMER_KIND_WORKFLOW_TASK_SCHEDULE_TO_START TimerKind = 8
 	TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT            TimerKind = 9
 	TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT      TimerKind = 10
+	// The first workflow task of a run started with a backoff (retry, cron).
+	TimerKind_TIMER_KIND_WORKFLOW_BACKOFF TimerKind = 11
 )
 
 // Enum value maps for TimerKind.
@@ -110,6 +112,7 @@ var (
 		8:  "TIMER_KIND_WORKFLOW_TASK_SCHEDULE_TO_START",
 		9:  "TIMER_KIND_WORKFLOW_RUN_TIMEOUT",
 		10: "TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT",
+		11: "TIMER_KIND_WORKFLOW_BACKOFF",
 	}
 	TimerKind_value = map[string]int32{
 		"TIMER_KIND_UNSPECIFIED":                     0,
@@ -123,6 +126,7 @@ var (
 		"TIMER_KIND_WORKFLOW_TASK_SCHEDULE_TO_START": 8,
 		"TIMER_KIND_WORKFLOW_RUN_TIMEOUT":            9,
 		"TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT":      10,
+		"TIMER_KIND_WORKFLOW_BACKOFF":                11,
 	}
 )
 
@@ -177,6 +181,8 @@ type Command struct {
 	//	*Command_SetNode
 	//	*Command_RemoveNode
 	//	*Command_Noop
+	//	*Command_SignalWithStart
+	//	*Command_RequestCancelWorkflow
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -359,6 +365,24 @@ func (x *Command) GetNoop() *Noop {
 	return nil
 }
 
+func (x *Command) GetSignalWithStart() *SignalWithStart {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SignalWithStart); ok {
+			return x.SignalWithStart
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRequestCancelWorkflow() *RequestCancelWorkflow {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RequestCancelWorkflow); ok {
+			return x.RequestCancelWorkflow
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -419,6 +443,14 @@ type Command_Noop struct {
 	Noop *Noop `protobuf:"bytes,23,opt,name=noop,proto3,oneof"`
 }
 
+type Command_SignalWithStart struct {
+	SignalWithStart *SignalWithStart `protobuf:"bytes,24,opt,name=signal_with_start,json=signalWithStart,proto3,oneof"`
+}
+
+type Command_RequestCancelWorkflow struct {
+	RequestCancelWorkflow *RequestCancelWorkflow `protobuf:"bytes,25,opt,name=request_cancel_workflow,json=requestCancelWorkflow,proto3,oneof"`
+}
+
 func (*Command_StartWorkflow) isCommand_Op() {}
 
 func (*Command_SignalWorkflow) isCommand_Op() {}
@@ -446,6 +478,10 @@ func (*Command_SetNode) isCommand_Op() {}
 func (*Command_RemoveNode) isCommand_Op() {}
 
 func (*Command_Noop) isCommand_Op() {}
+
+func (*Command_SignalWithStart) isCommand_Op() {}
+
+func (*Command_RequestCancelWorkflow) isCommand_Op() {}
 
 type Noop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -580,6 +616,103 @@ func (x *SignalWorkflow) GetRequest() *v1.SignalWorkflowExecutionRequest {
 	return nil
 }
 
+type SignalWithStart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// run_id is used if a new run is started.
+	RunId         string                                      `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Request       *v1.SignalWithStartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalWithStart) Reset() {
+	*x = SignalWithStart{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalWithStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalWithStart) ProtoMessage() {}
+
+func (x *SignalWithStart) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalWithStart.ProtoReflect.Descriptor instead.
+func (*SignalWithStart) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SignalWithStart) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *SignalWithStart) GetRequest() *v1.SignalWithStartWorkflowExecutionRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+type RequestCancelWorkflow struct {
+	state         protoimpl.MessageState                    `protogen:"open.v1"`
+	Request       *v1.RequestCancelWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestCancelWorkflow) Reset() {
+	*x = RequestCancelWorkflow{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestCancelWorkflow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestCancelWorkflow) ProtoMessage() {}
+
+func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestCancelWorkflow.ProtoReflect.Descriptor instead.
+func (*RequestCancelWorkflow) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RequestCancelWorkflow) GetRequest() *v1.RequestCancelWorkflowExecutionRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
 type TerminateWorkflow struct {
 	state         protoimpl.MessageState                `protogen:"open.v1"`
 	Request       *v1.TerminateWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
@@ -589,7 +722,7 @@ type TerminateWorkflow struct {
 
 func (x *TerminateWorkflow) Reset() {
 	*x = TerminateWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +734,7 @@ func (x *TerminateWorkflow) String() string {
 func (*TerminateWorkflow) ProtoMessage() {}
 
 func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +747,7 @@ func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflow.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{4}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TerminateWorkflow) GetRequest() *v1.TerminateWorkflowExecutionRequest {
@@ -635,7 +768,7 @@ type ResetSticky struct {
 
 func (x *ResetSticky) Reset() {
 	*x = ResetSticky{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +780,7 @@ func (x *ResetSticky) String() string {
 func (*ResetSticky) ProtoMessage() {}
 
 func (x *ResetSticky) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +793,7 @@ func (x *ResetSticky) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetSticky.ProtoReflect.Descriptor instead.
 func (*ResetSticky) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ResetSticky) GetNamespace() string {
@@ -697,7 +830,7 @@ type RecordTaskStarted struct {
 
 func (x *RecordTaskStarted) Reset() {
 	*x = RecordTaskStarted{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +842,7 @@ func (x *RecordTaskStarted) String() string {
 func (*RecordTaskStarted) ProtoMessage() {}
 
 func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +855,7 @@ func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTaskStarted.ProtoReflect.Descriptor instead.
 func (*RecordTaskStarted) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecordTaskStarted) GetTaskKey() []byte {
@@ -747,16 +880,19 @@ func (x *RecordTaskStarted) GetPollRequestId() string {
 }
 
 type CompleteWorkflowTask struct {
-	state         protoimpl.MessageState                  `protogen:"open.v1"`
-	Token         *TaskToken                              `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Request       *v1.RespondWorkflowTaskCompletedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	state   protoimpl.MessageState                  `protogen:"open.v1"`
+	Token   *TaskToken                              `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Request *v1.RespondWorkflowTaskCompletedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// new_run_ids are leader-generated run ids, consumed in order by commands
+	// that start runs (child workflows, continue-as-new).
+	NewRunIds     []string `protobuf:"bytes,3,rep,name=new_run_ids,json=newRunIds,proto3" json:"new_run_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompleteWorkflowTask) Reset() {
 	*x = CompleteWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +904,7 @@ func (x *CompleteWorkflowTask) String() string {
 func (*CompleteWorkflowTask) ProtoMessage() {}
 
 func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +917,7 @@ func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteWorkflowTask.ProtoReflect.Descriptor instead.
 func (*CompleteWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CompleteWorkflowTask) GetToken() *TaskToken {
@@ -798,6 +934,13 @@ func (x *CompleteWorkflowTask) GetRequest() *v1.RespondWorkflowTaskCompletedRequ
 	return nil
 }
 
+func (x *CompleteWorkflowTask) GetNewRunIds() []string {
+	if x != nil {
+		return x.NewRunIds
+	}
+	return nil
+}
+
 type FailWorkflowTask struct {
 	state         protoimpl.MessageState               `protogen:"open.v1"`
 	Token         *TaskToken                           `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
@@ -808,7 +951,7 @@ type FailWorkflowTask struct {
 
 func (x *FailWorkflowTask) Reset() {
 	*x = FailWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +963,7 @@ func (x *FailWorkflowTask) String() string {
 func (*FailWorkflowTask) ProtoMessage() {}
 
 func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +976,7 @@ func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailWorkflowTask.ProtoReflect.Descriptor instead.
 func (*FailWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FailWorkflowTask) GetToken() *TaskToken {
@@ -875,7 +1018,7 @@ type ActivityResult struct {
 
 func (x *ActivityResult) Reset() {
 	*x = ActivityResult{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +1030,7 @@ func (x *ActivityResult) String() string {
 func (*ActivityResult) ProtoMessage() {}
 
 func (x *ActivityResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +1043,7 @@ func (x *ActivityResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityResult.ProtoReflect.Descriptor instead.
 func (*ActivityResult) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ActivityResult) GetNamespace() string {
@@ -1031,7 +1174,7 @@ type HeartbeatActivity struct {
 
 func (x *HeartbeatActivity) Reset() {
 	*x = HeartbeatActivity{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1186,7 @@ func (x *HeartbeatActivity) String() string {
 func (*HeartbeatActivity) ProtoMessage() {}
 
 func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1199,7 @@ func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatActivity.ProtoReflect.Descriptor instead.
 func (*HeartbeatActivity) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HeartbeatActivity) GetNamespace() string {
@@ -1125,7 +1268,7 @@ type FireTimers struct {
 
 func (x *FireTimers) Reset() {
 	*x = FireTimers{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1280,7 @@ func (x *FireTimers) String() string {
 func (*FireTimers) ProtoMessage() {}
 
 func (x *FireTimers) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1293,7 @@ func (x *FireTimers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FireTimers.ProtoReflect.Descriptor instead.
 func (*FireTimers) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FireTimers) GetKeys() [][]byte {
@@ -1170,7 +1313,7 @@ type RegisterNamespace struct {
 
 func (x *RegisterNamespace) Reset() {
 	*x = RegisterNamespace{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1325,7 @@ func (x *RegisterNamespace) String() string {
 func (*RegisterNamespace) ProtoMessage() {}
 
 func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1338,7 @@ func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNamespace.ProtoReflect.Descriptor instead.
 func (*RegisterNamespace) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RegisterNamespace) GetNamespaceId() string {
@@ -1221,7 +1364,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1233,7 +1376,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1246,7 +1389,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SetNode) GetNode() *NodeInfo {
@@ -1265,7 +1408,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1420,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1433,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RemoveNode) GetId() string {
@@ -1312,7 +1455,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1324,7 +1467,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1337,7 +1480,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *NodeInfo) GetId() string {
@@ -1378,7 +1521,7 @@ type NamespaceRecord struct {
 
 func (x *NamespaceRecord) Reset() {
 	*x = NamespaceRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1533,7 @@ func (x *NamespaceRecord) String() string {
 func (*NamespaceRecord) ProtoMessage() {}
 
 func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1546,7 @@ func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceRecord.ProtoReflect.Descriptor instead.
 func (*NamespaceRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *NamespaceRecord) GetInfo() *v13.NamespaceInfo {
@@ -1437,7 +1580,7 @@ type TaskToken struct {
 
 func (x *TaskToken) Reset() {
 	*x = TaskToken{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1592,7 @@ func (x *TaskToken) String() string {
 func (*TaskToken) ProtoMessage() {}
 
 func (x *TaskToken) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1605,7 @@ func (x *TaskToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskToken.ProtoReflect.Descriptor instead.
 func (*TaskToken) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TaskToken) GetNamespace() string {
@@ -1538,7 +1681,7 @@ type TaskRow struct {
 
 func (x *TaskRow) Reset() {
 	*x = TaskRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1693,7 @@ func (x *TaskRow) String() string {
 func (*TaskRow) ProtoMessage() {}
 
 func (x *TaskRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1706,7 @@ func (x *TaskRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRow.ProtoReflect.Descriptor instead.
 func (*TaskRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskRow) GetNamespace() string {
@@ -1641,7 +1784,7 @@ type TimerRow struct {
 
 func (x *TimerRow) Reset() {
 	*x = TimerRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1796,7 @@ func (x *TimerRow) String() string {
 func (*TimerRow) ProtoMessage() {}
 
 func (x *TimerRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1809,7 @@ func (x *TimerRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimerRow.ProtoReflect.Descriptor instead.
 func (*TimerRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TimerRow) GetKind() TimerKind {
@@ -1737,7 +1880,7 @@ type CurrentRun struct {
 
 func (x *CurrentRun) Reset() {
 	*x = CurrentRun{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1749,7 +1892,7 @@ func (x *CurrentRun) String() string {
 func (*CurrentRun) ProtoMessage() {}
 
 func (x *CurrentRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1762,7 +1905,7 @@ func (x *CurrentRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CurrentRun.ProtoReflect.Descriptor instead.
 func (*CurrentRun) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CurrentRun) GetRunId() string {
@@ -1805,7 +1948,7 @@ type WorkflowTaskInfo struct {
 
 func (x *WorkflowTaskInfo) Reset() {
 	*x = WorkflowTaskInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +1960,7 @@ func (x *WorkflowTaskInfo) String() string {
 func (*WorkflowTaskInfo) ProtoMessage() {}
 
 func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +1973,7 @@ func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowTaskInfo.ProtoReflect.Descriptor instead.
 func (*WorkflowTaskInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WorkflowTaskInfo) GetScheduledEventId() int64 {
@@ -1945,7 +2088,7 @@ type ActivityInfo struct {
 
 func (x *ActivityInfo) Reset() {
 	*x = ActivityInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2100,7 @@ func (x *ActivityInfo) String() string {
 func (*ActivityInfo) ProtoMessage() {}
 
 func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2113,7 @@ func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityInfo.ProtoReflect.Descriptor instead.
 func (*ActivityInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ActivityInfo) GetScheduledEventId() int64 {
@@ -2167,7 +2310,7 @@ type UserTimerInfo struct {
 
 func (x *UserTimerInfo) Reset() {
 	*x = UserTimerInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2322,7 @@ func (x *UserTimerInfo) String() string {
 func (*UserTimerInfo) ProtoMessage() {}
 
 func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2192,7 +2335,7 @@ func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserTimerInfo.ProtoReflect.Descriptor instead.
 func (*UserTimerInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UserTimerInfo) GetTimerId() string {
@@ -2258,13 +2401,23 @@ type WorkflowState struct {
 	TimerKeys                    [][]byte                  `protobuf:"bytes,28,rep,name=timer_keys,json=timerKeys,proto3" json:"timer_keys,omitempty"`
 	CloseEventId                 int64                     `protobuf:"varint,29,opt,name=close_event_id,json=closeEventId,proto3" json:"close_event_id,omitempty"`
 	Identity                     string                    `protobuf:"bytes,30,opt,name=identity,proto3" json:"identity,omitempty"`
-	unknownFields                protoimpl.UnknownFields
-	sizeCache                    protoimpl.SizeCache
+	Parent                       *ParentInfo               `protobuf:"bytes,31,opt,name=parent,proto3" json:"parent,omitempty"`
+	Children                     map[int64]*ChildInfo      `protobuf:"bytes,32,rep,name=children,proto3" json:"children,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CancelRequested              bool                      `protobuf:"varint,33,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
+	RetryPolicy                  *v11.RetryPolicy          `protobuf:"bytes,34,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	CronSchedule                 string                    `protobuf:"bytes,35,opt,name=cron_schedule,json=cronSchedule,proto3" json:"cron_schedule,omitempty"`
+	// execution_expiration is the absolute end of the whole chain of runs.
+	ExecutionExpiration int64 `protobuf:"varint,36,opt,name=execution_expiration,json=executionExpiration,proto3" json:"execution_expiration,omitempty"`
+	// first_workflow_task_backoff > 0: the first workflow task waits for a timer.
+	FirstWorkflowTaskBackoff int64  `protobuf:"varint,37,opt,name=first_workflow_task_backoff,json=firstWorkflowTaskBackoff,proto3" json:"first_workflow_task_backoff,omitempty"`
+	ContinuedRunId           string `protobuf:"bytes,38,opt,name=continued_run_id,json=continuedRunId,proto3" json:"continued_run_id,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *WorkflowState) Reset() {
 	*x = WorkflowState{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2429,7 @@ func (x *WorkflowState) String() string {
 func (*WorkflowState) ProtoMessage() {}
 
 func (x *WorkflowState) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2289,7 +2442,7 @@ func (x *WorkflowState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowState.ProtoReflect.Descriptor instead.
 func (*WorkflowState) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WorkflowState) GetNamespace() string {
@@ -2502,11 +2655,228 @@ func (x *WorkflowState) GetIdentity() string {
 	return ""
 }
 
+func (x *WorkflowState) GetParent() *ParentInfo {
+	if x != nil {
+		return x.Parent
+	}
+	return nil
+}
+
+func (x *WorkflowState) GetChildren() map[int64]*ChildInfo {
+	if x != nil {
+		return x.Children
+	}
+	return nil
+}
+
+func (x *WorkflowState) GetCancelRequested() bool {
+	if x != nil {
+		return x.CancelRequested
+	}
+	return false
+}
+
+func (x *WorkflowState) GetRetryPolicy() *v11.RetryPolicy {
+	if x != nil {
+		return x.RetryPolicy
+	}
+	return nil
+}
+
+func (x *WorkflowState) GetCronSchedule() string {
+	if x != nil {
+		return x.CronSchedule
+	}
+	return ""
+}
+
+func (x *WorkflowState) GetExecutionExpiration() int64 {
+	if x != nil {
+		return x.ExecutionExpiration
+	}
+	return 0
+}
+
+func (x *WorkflowState) GetFirstWorkflowTaskBackoff() int64 {
+	if x != nil {
+		return x.FirstWorkflowTaskBackoff
+	}
+	return 0
+}
+
+func (x *WorkflowState) GetContinuedRunId() string {
+	if x != nil {
+		return x.ContinuedRunId
+	}
+	return ""
+}
+
+type ParentInfo struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Namespace        string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	WorkflowId       string                 `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId            string                 `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	InitiatedEventId int64                  `protobuf:"varint,4,opt,name=initiated_event_id,json=initiatedEventId,proto3" json:"initiated_event_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ParentInfo) Reset() {
+	*x = ParentInfo{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParentInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParentInfo) ProtoMessage() {}
+
+func (x *ParentInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParentInfo.ProtoReflect.Descriptor instead.
+func (*ParentInfo) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ParentInfo) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ParentInfo) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *ParentInfo) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *ParentInfo) GetInitiatedEventId() int64 {
+	if x != nil {
+		return x.InitiatedEventId
+	}
+	return 0
+}
+
+type ChildInfo struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	InitiatedEventId  int64                  `protobuf:"varint,1,opt,name=initiated_event_id,json=initiatedEventId,proto3" json:"initiated_event_id,omitempty"`
+	StartedEventId    int64                  `protobuf:"varint,2,opt,name=started_event_id,json=startedEventId,proto3" json:"started_event_id,omitempty"`
+	Namespace         string                 `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	WorkflowId        string                 `protobuf:"bytes,4,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId             string                 `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	WorkflowType      *v11.WorkflowType      `protobuf:"bytes,6,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
+	ParentClosePolicy v14.ParentClosePolicy  `protobuf:"varint,7,opt,name=parent_close_policy,json=parentClosePolicy,proto3,enum=temporal.api.enums.v1.ParentClosePolicy" json:"parent_close_policy,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ChildInfo) Reset() {
+	*x = ChildInfo{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChildInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChildInfo) ProtoMessage() {}
+
+func (x *ChildInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChildInfo.ProtoReflect.Descriptor instead.
+func (*ChildInfo) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ChildInfo) GetInitiatedEventId() int64 {
+	if x != nil {
+		return x.InitiatedEventId
+	}
+	return 0
+}
+
+func (x *ChildInfo) GetStartedEventId() int64 {
+	if x != nil {
+		return x.StartedEventId
+	}
+	return 0
+}
+
+func (x *ChildInfo) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ChildInfo) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *ChildInfo) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *ChildInfo) GetWorkflowType() *v11.WorkflowType {
+	if x != nil {
+		return x.WorkflowType
+	}
+	return nil
+}
+
+func (x *ChildInfo) GetParentClosePolicy() v14.ParentClosePolicy {
+	if x != nil {
+		return x.ParentClosePolicy
+	}
+	return v14.ParentClosePolicy(0)
+}
+
 var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a$temporal/api/common/v1/message.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\xde\b\n" +
+	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a$temporal/api/common/v1/message.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\x90\n" +
+	"\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -2528,14 +2898,21 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\bset_node\x18\x15 \x01(\v2\x18.raftflow.fsm.v1.SetNodeH\x00R\asetNode\x12>\n" +
 	"\vremove_node\x18\x16 \x01(\v2\x1b.raftflow.fsm.v1.RemoveNodeH\x00R\n" +
 	"removeNode\x12+\n" +
-	"\x04noop\x18\x17 \x01(\v2\x15.raftflow.fsm.v1.NoopH\x00R\x04noopB\x04\n" +
+	"\x04noop\x18\x17 \x01(\v2\x15.raftflow.fsm.v1.NoopH\x00R\x04noop\x12N\n" +
+	"\x11signal_with_start\x18\x18 \x01(\v2 .raftflow.fsm.v1.SignalWithStartH\x00R\x0fsignalWithStart\x12`\n" +
+	"\x17request_cancel_workflow\x18\x19 \x01(\v2&.raftflow.fsm.v1.RequestCancelWorkflowH\x00R\x15requestCancelWorkflowB\x04\n" +
 	"\x02op\"\x06\n" +
 	"\x04Noop\"\x80\x01\n" +
 	"\rStartWorkflow\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12X\n" +
 	"\arequest\x18\x02 \x01(\v2>.temporal.api.workflowservice.v1.StartWorkflowExecutionRequestR\arequest\"k\n" +
 	"\x0eSignalWorkflow\x12Y\n" +
-	"\arequest\x18\x01 \x01(\v2?.temporal.api.workflowservice.v1.SignalWorkflowExecutionRequestR\arequest\"q\n" +
+	"\arequest\x18\x01 \x01(\v2?.temporal.api.workflowservice.v1.SignalWorkflowExecutionRequestR\arequest\"\x8c\x01\n" +
+	"\x0fSignalWithStart\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12b\n" +
+	"\arequest\x18\x02 \x01(\v2H.temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequestR\arequest\"y\n" +
+	"\x15RequestCancelWorkflow\x12`\n" +
+	"\arequest\x18\x01 \x01(\v2F.temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequestR\arequest\"q\n" +
 	"\x11TerminateWorkflow\x12\\\n" +
 	"\arequest\x18\x01 \x01(\v2B.temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequestR\arequest\"c\n" +
 	"\vResetSticky\x12\x1c\n" +
@@ -2546,10 +2923,11 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x11RecordTaskStarted\x12\x19\n" +
 	"\btask_key\x18\x01 \x01(\fR\ataskKey\x12\x1a\n" +
 	"\bidentity\x18\x02 \x01(\tR\bidentity\x12&\n" +
-	"\x0fpoll_request_id\x18\x03 \x01(\tR\rpollRequestId\"\xa8\x01\n" +
+	"\x0fpoll_request_id\x18\x03 \x01(\tR\rpollRequestId\"\xc8\x01\n" +
 	"\x14CompleteWorkflowTask\x120\n" +
 	"\x05token\x18\x01 \x01(\v2\x1a.raftflow.fsm.v1.TaskTokenR\x05token\x12^\n" +
-	"\arequest\x18\x02 \x01(\v2D.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequestR\arequest\"\xa1\x01\n" +
+	"\arequest\x18\x02 \x01(\v2D.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequestR\arequest\x12\x1e\n" +
+	"\vnew_run_ids\x18\x03 \x03(\tR\tnewRunIds\"\xa1\x01\n" +
 	"\x10FailWorkflowTask\x120\n" +
 	"\x05token\x18\x01 \x01(\v2\x1a.raftflow.fsm.v1.TaskTokenR\x05token\x12[\n" +
 	"\arequest\x18\x02 \x01(\v2A.temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequestR\arequest\"\x8c\x04\n" +
@@ -2687,7 +3065,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\btimer_id\x18\x01 \x01(\tR\atimerId\x12(\n" +
 	"\x10started_event_id\x18\x02 \x01(\x03R\x0estartedEventId\x12\x17\n" +
 	"\afire_at\x18\x03 \x01(\x03R\x06fireAt\x12\x1b\n" +
-	"\ttimer_key\x18\x04 \x01(\fR\btimerKey\"\xde\f\n" +
+	"\ttimer_key\x18\x04 \x01(\fR\btimerKey\"\xea\x10\n" +
 	"\rWorkflowState\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -2728,17 +3106,44 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\n" +
 	"timer_keys\x18\x1c \x03(\fR\ttimerKeys\x12$\n" +
 	"\x0eclose_event_id\x18\x1d \x01(\x03R\fcloseEventId\x12\x1a\n" +
-	"\bidentity\x18\x1e \x01(\tR\bidentity\x1a\\\n" +
+	"\bidentity\x18\x1e \x01(\tR\bidentity\x123\n" +
+	"\x06parent\x18\x1f \x01(\v2\x1b.raftflow.fsm.v1.ParentInfoR\x06parent\x12H\n" +
+	"\bchildren\x18  \x03(\v2,.raftflow.fsm.v1.WorkflowState.ChildrenEntryR\bchildren\x12)\n" +
+	"\x10cancel_requested\x18! \x01(\bR\x0fcancelRequested\x12F\n" +
+	"\fretry_policy\x18\" \x01(\v2#.temporal.api.common.v1.RetryPolicyR\vretryPolicy\x12#\n" +
+	"\rcron_schedule\x18# \x01(\tR\fcronSchedule\x121\n" +
+	"\x14execution_expiration\x18$ \x01(\x03R\x13executionExpiration\x12=\n" +
+	"\x1bfirst_workflow_task_backoff\x18% \x01(\x03R\x18firstWorkflowTaskBackoff\x12(\n" +
+	"\x10continued_run_id\x18& \x01(\tR\x0econtinuedRunId\x1a\\\n" +
 	"\x0fActivitiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x123\n" +
 	"\x05value\x18\x02 \x01(\v2\x1d.raftflow.fsm.v1.ActivityInfoR\x05value:\x028\x01\x1aY\n" +
 	"\vTimersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x124\n" +
-	"\x05value\x18\x02 \x01(\v2\x1e.raftflow.fsm.v1.UserTimerInfoR\x05value:\x028\x01*U\n" +
+	"\x05value\x18\x02 \x01(\v2\x1e.raftflow.fsm.v1.UserTimerInfoR\x05value:\x028\x01\x1aW\n" +
+	"\rChildrenEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.raftflow.fsm.v1.ChildInfoR\x05value:\x028\x01\"\x90\x01\n" +
+	"\n" +
+	"ParentInfo\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
+	"\vworkflow_id\x18\x02 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12,\n" +
+	"\x12initiated_event_id\x18\x04 \x01(\x03R\x10initiatedEventId\"\xde\x02\n" +
+	"\tChildInfo\x12,\n" +
+	"\x12initiated_event_id\x18\x01 \x01(\x03R\x10initiatedEventId\x12(\n" +
+	"\x10started_event_id\x18\x02 \x01(\x03R\x0estartedEventId\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x1f\n" +
+	"\vworkflow_id\x18\x04 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x05 \x01(\tR\x05runId\x12I\n" +
+	"\rworkflow_type\x18\x06 \x01(\v2$.temporal.api.common.v1.WorkflowTypeR\fworkflowType\x12X\n" +
+	"\x13parent_close_policy\x18\a \x01(\x0e2(.temporal.api.enums.v1.ParentClosePolicyR\x11parentClosePolicy*U\n" +
 	"\bTaskKind\x12\x19\n" +
 	"\x15TASK_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12TASK_KIND_WORKFLOW\x10\x01\x12\x16\n" +
-	"\x12TASK_KIND_ACTIVITY\x10\x02*\xa9\x03\n" +
+	"\x12TASK_KIND_ACTIVITY\x10\x02*\xca\x03\n" +
 	"\tTimerKind\x12\x1a\n" +
 	"\x16TIMER_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fTIMER_KIND_USER\x10\x01\x12)\n" +
@@ -2751,7 +3156,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"*TIMER_KIND_WORKFLOW_TASK_SCHEDULE_TO_START\x10\b\x12#\n" +
 	"\x1fTIMER_KIND_WORKFLOW_RUN_TIMEOUT\x10\t\x12)\n" +
 	"%TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT\x10\n" +
-	"B,Z*github.com/raftflow/engine/fsm/fsmpb;fsmpbb\x06proto3"
+	"\x12\x1f\n" +
+	"\x1bTIMER_KIND_WORKFLOW_BACKOFF\x10\vB,Z*github.com/raftflow/engine/fsm/fsmpb;fsmpbb\x06proto3"
 
 var (
 	file_fsm_fsmpb_fsm_proto_rawDescOnce sync.Once
@@ -2766,112 +3172,130 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_fsmpb_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
-	(TaskKind)(0),                                  // 0: raftflow.fsm.v1.TaskKind
-	(TimerKind)(0),                                 // 1: raftflow.fsm.v1.TimerKind
-	(*Command)(nil),                                // 2: raftflow.fsm.v1.Command
-	(*Noop)(nil),                                   // 3: raftflow.fsm.v1.Noop
-	(*StartWorkflow)(nil),                          // 4: raftflow.fsm.v1.StartWorkflow
-	(*SignalWorkflow)(nil),                         // 5: raftflow.fsm.v1.SignalWorkflow
-	(*TerminateWorkflow)(nil),                      // 6: raftflow.fsm.v1.TerminateWorkflow
-	(*ResetSticky)(nil),                            // 7: raftflow.fsm.v1.ResetSticky
-	(*RecordTaskStarted)(nil),                      // 8: raftflow.fsm.v1.RecordTaskStarted
-	(*CompleteWorkflowTask)(nil),                   // 9: raftflow.fsm.v1.CompleteWorkflowTask
-	(*FailWorkflowTask)(nil),                       // 10: raftflow.fsm.v1.FailWorkflowTask
-	(*ActivityResult)(nil),                         // 11: raftflow.fsm.v1.ActivityResult
-	(*HeartbeatActivity)(nil),                      // 12: raftflow.fsm.v1.HeartbeatActivity
-	(*FireTimers)(nil),                             // 13: raftflow.fsm.v1.FireTimers
-	(*RegisterNamespace)(nil),                      // 14: raftflow.fsm.v1.RegisterNamespace
-	(*SetNode)(nil),                                // 15: raftflow.fsm.v1.SetNode
-	(*RemoveNode)(nil),                             // 16: raftflow.fsm.v1.RemoveNode
-	(*NodeInfo)(nil),                               // 17: raftflow.fsm.v1.NodeInfo
-	(*NamespaceRecord)(nil),                        // 18: raftflow.fsm.v1.NamespaceRecord
-	(*TaskToken)(nil),                              // 19: raftflow.fsm.v1.TaskToken
-	(*TaskRow)(nil),                                // 20: raftflow.fsm.v1.TaskRow
-	(*TimerRow)(nil),                               // 21: raftflow.fsm.v1.TimerRow
-	(*CurrentRun)(nil),                             // 22: raftflow.fsm.v1.CurrentRun
-	(*WorkflowTaskInfo)(nil),                       // 23: raftflow.fsm.v1.WorkflowTaskInfo
-	(*ActivityInfo)(nil),                           // 24: raftflow.fsm.v1.ActivityInfo
-	(*UserTimerInfo)(nil),                          // 25: raftflow.fsm.v1.UserTimerInfo
-	(*WorkflowState)(nil),                          // 26: raftflow.fsm.v1.WorkflowState
-	nil,                                            // 27: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	nil,                                            // 28: raftflow.fsm.v1.WorkflowState.TimersEntry
-	(*v1.StartWorkflowExecutionRequest)(nil),       // 29: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	(*v1.SignalWorkflowExecutionRequest)(nil),      // 30: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	(*v1.TerminateWorkflowExecutionRequest)(nil),   // 31: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	(*v1.RespondWorkflowTaskCompletedRequest)(nil), // 32: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	(*v1.RespondWorkflowTaskFailedRequest)(nil),    // 33: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	(*v11.Payloads)(nil),                           // 34: temporal.api.common.v1.Payloads
-	(*v12.Failure)(nil),                            // 35: temporal.api.failure.v1.Failure
-	(*v1.RegisterNamespaceRequest)(nil),            // 36: temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	(*v13.NamespaceInfo)(nil),                      // 37: temporal.api.namespace.v1.NamespaceInfo
-	(*v13.NamespaceConfig)(nil),                    // 38: temporal.api.namespace.v1.NamespaceConfig
-	(v14.WorkflowExecutionStatus)(0),               // 39: temporal.api.enums.v1.WorkflowExecutionStatus
-	(*v11.ActivityType)(nil),                       // 40: temporal.api.common.v1.ActivityType
-	(*v11.Header)(nil),                             // 41: temporal.api.common.v1.Header
-	(*v11.RetryPolicy)(nil),                        // 42: temporal.api.common.v1.RetryPolicy
-	(*v11.WorkflowType)(nil),                       // 43: temporal.api.common.v1.WorkflowType
-	(*v15.HistoryEvent)(nil),                       // 44: temporal.api.history.v1.HistoryEvent
-	(*v11.Memo)(nil),                               // 45: temporal.api.common.v1.Memo
-	(*v11.SearchAttributes)(nil),                   // 46: temporal.api.common.v1.SearchAttributes
+	(TaskKind)(0),                             // 0: raftflow.fsm.v1.TaskKind
+	(TimerKind)(0),                            // 1: raftflow.fsm.v1.TimerKind
+	(*Command)(nil),                           // 2: raftflow.fsm.v1.Command
+	(*Noop)(nil),                              // 3: raftflow.fsm.v1.Noop
+	(*StartWorkflow)(nil),                     // 4: raftflow.fsm.v1.StartWorkflow
+	(*SignalWorkflow)(nil),                    // 5: raftflow.fsm.v1.SignalWorkflow
+	(*SignalWithStart)(nil),                   // 6: raftflow.fsm.v1.SignalWithStart
+	(*RequestCancelWorkflow)(nil),             // 7: raftflow.fsm.v1.RequestCancelWorkflow
+	(*TerminateWorkflow)(nil),                 // 8: raftflow.fsm.v1.TerminateWorkflow
+	(*ResetSticky)(nil),                       // 9: raftflow.fsm.v1.ResetSticky
+	(*RecordTaskStarted)(nil),                 // 10: raftflow.fsm.v1.RecordTaskStarted
+	(*CompleteWorkflowTask)(nil),              // 11: raftflow.fsm.v1.CompleteWorkflowTask
+	(*FailWorkflowTask)(nil),                  // 12: raftflow.fsm.v1.FailWorkflowTask
+	(*ActivityResult)(nil),                    // 13: raftflow.fsm.v1.ActivityResult
+	(*HeartbeatActivity)(nil),                 // 14: raftflow.fsm.v1.HeartbeatActivity
+	(*FireTimers)(nil),                        // 15: raftflow.fsm.v1.FireTimers
+	(*RegisterNamespace)(nil),                 // 16: raftflow.fsm.v1.RegisterNamespace
+	(*SetNode)(nil),                           // 17: raftflow.fsm.v1.SetNode
+	(*RemoveNode)(nil),                        // 18: raftflow.fsm.v1.RemoveNode
+	(*NodeInfo)(nil),                          // 19: raftflow.fsm.v1.NodeInfo
+	(*NamespaceRecord)(nil),                   // 20: raftflow.fsm.v1.NamespaceRecord
+	(*TaskToken)(nil),                         // 21: raftflow.fsm.v1.TaskToken
+	(*TaskRow)(nil),                           // 22: raftflow.fsm.v1.TaskRow
+	(*TimerRow)(nil),                          // 23: raftflow.fsm.v1.TimerRow
+	(*CurrentRun)(nil),                        // 24: raftflow.fsm.v1.CurrentRun
+	(*WorkflowTaskInfo)(nil),                  // 25: raftflow.fsm.v1.WorkflowTaskInfo
+	(*ActivityInfo)(nil),                      // 26: raftflow.fsm.v1.ActivityInfo
+	(*UserTimerInfo)(nil),                     // 27: raftflow.fsm.v1.UserTimerInfo
+	(*WorkflowState)(nil),                     // 28: raftflow.fsm.v1.WorkflowState
+	(*ParentInfo)(nil),                        // 29: raftflow.fsm.v1.ParentInfo
+	(*ChildInfo)(nil),                         // 30: raftflow.fsm.v1.ChildInfo
+	nil,                                       // 31: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	nil,                                       // 32: raftflow.fsm.v1.WorkflowState.TimersEntry
+	nil,                                       // 33: raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	(*v1.StartWorkflowExecutionRequest)(nil),  // 34: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	(*v1.SignalWorkflowExecutionRequest)(nil), // 35: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	(*v1.SignalWithStartWorkflowExecutionRequest)(nil), // 36: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	(*v1.RequestCancelWorkflowExecutionRequest)(nil),   // 37: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	(*v1.TerminateWorkflowExecutionRequest)(nil),       // 38: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	(*v1.RespondWorkflowTaskCompletedRequest)(nil),     // 39: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	(*v1.RespondWorkflowTaskFailedRequest)(nil),        // 40: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	(*v11.Payloads)(nil),                               // 41: temporal.api.common.v1.Payloads
+	(*v12.Failure)(nil),                                // 42: temporal.api.failure.v1.Failure
+	(*v1.RegisterNamespaceRequest)(nil),                // 43: temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	(*v13.NamespaceInfo)(nil),                          // 44: temporal.api.namespace.v1.NamespaceInfo
+	(*v13.NamespaceConfig)(nil),                        // 45: temporal.api.namespace.v1.NamespaceConfig
+	(v14.WorkflowExecutionStatus)(0),                   // 46: temporal.api.enums.v1.WorkflowExecutionStatus
+	(*v11.ActivityType)(nil),                           // 47: temporal.api.common.v1.ActivityType
+	(*v11.Header)(nil),                                 // 48: temporal.api.common.v1.Header
+	(*v11.RetryPolicy)(nil),                            // 49: temporal.api.common.v1.RetryPolicy
+	(*v11.WorkflowType)(nil),                           // 50: temporal.api.common.v1.WorkflowType
+	(*v15.HistoryEvent)(nil),                           // 51: temporal.api.history.v1.HistoryEvent
+	(*v11.Memo)(nil),                                   // 52: temporal.api.common.v1.Memo
+	(*v11.SearchAttributes)(nil),                       // 53: temporal.api.common.v1.SearchAttributes
+	(v14.ParentClosePolicy)(0),                         // 54: temporal.api.enums.v1.ParentClosePolicy
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	4,  // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
 	5,  // 1: raftflow.fsm.v1.Command.signal_workflow:type_name -> raftflow.fsm.v1.SignalWorkflow
-	6,  // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
-	8,  // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
-	9,  // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
-	10, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
-	11, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
-	12, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
-	13, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
-	14, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
-	7,  // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
-	15, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
-	16, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
+	8,  // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
+	10, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
+	11, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
+	12, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
+	13, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
+	14, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
+	15, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
+	16, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
+	9,  // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
+	17, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
+	18, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
 	3,  // 13: raftflow.fsm.v1.Command.noop:type_name -> raftflow.fsm.v1.Noop
-	29, // 14: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	30, // 15: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	31, // 16: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	19, // 17: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	32, // 18: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	19, // 19: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	33, // 20: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	34, // 21: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
-	35, // 22: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
-	34, // 23: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
-	34, // 24: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	34, // 25: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
-	36, // 26: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	17, // 27: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
-	37, // 28: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
-	38, // 29: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
-	0,  // 30: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
-	0,  // 31: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
-	1,  // 32: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
-	39, // 33: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	40, // 34: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
-	41, // 35: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
-	34, // 36: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
-	42, // 37: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	34, // 38: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	35, // 39: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
-	43, // 40: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	39, // 41: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	23, // 42: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
-	27, // 43: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	28, // 44: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
-	44, // 45: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
-	45, // 46: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
-	46, // 47: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
-	24, // 48: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
-	25, // 49: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
-	50, // [50:50] is the sub-list for method output_type
-	50, // [50:50] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	6,  // 14: raftflow.fsm.v1.Command.signal_with_start:type_name -> raftflow.fsm.v1.SignalWithStart
+	7,  // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
+	34, // 16: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	35, // 17: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	36, // 18: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	37, // 19: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	38, // 20: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	21, // 21: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	39, // 22: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	21, // 23: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	40, // 24: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	41, // 25: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
+	42, // 26: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
+	41, // 27: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
+	41, // 28: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	41, // 29: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
+	43, // 30: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	19, // 31: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
+	44, // 32: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
+	45, // 33: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
+	0,  // 34: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
+	0,  // 35: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
+	1,  // 36: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
+	46, // 37: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	47, // 38: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
+	48, // 39: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
+	41, // 40: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
+	49, // 41: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	41, // 42: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	42, // 43: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
+	50, // 44: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	46, // 45: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	25, // 46: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
+	31, // 47: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	32, // 48: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
+	51, // 49: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
+	52, // 50: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
+	53, // 51: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
+	29, // 52: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
+	33, // 53: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	49, // 54: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	50, // 55: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	54, // 56: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	26, // 57: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
+	27, // 58: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
+	30, // 59: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
+	60, // [60:60] is the sub-list for method output_type
+	60, // [60:60] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -2894,8 +3318,10 @@ func file_fsm_fsmpb_fsm_proto_init() {
 		(*Command_SetNode)(nil),
 		(*Command_RemoveNode)(nil),
 		(*Command_Noop)(nil),
+		(*Command_SignalWithStart)(nil),
+		(*Command_RequestCancelWorkflow)(nil),
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[9].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[11].OneofWrappers = []any{
 		(*ActivityResult_Completed)(nil),
 		(*ActivityResult_Failed)(nil),
 		(*ActivityResult_Canceled)(nil),
@@ -2906,7 +3332,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
