@@ -32,6 +32,7 @@ type options struct {
 	grpcAdvertise, raftAdvertise, httpAdvertise string
 	join                                        string
 	logLevel                                    string
+	pprof                                       bool
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -52,6 +53,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.httpAdvertise, "http-advertise", "", "HTTP address reported in /status (default: --http-addr)")
 	fs.StringVar(&o.join, "join", "", "comma-separated gRPC addresses of cluster members to join (ignored when the node has state)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address")
 	// Environment first, then flags override.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -112,7 +114,7 @@ func run(args []string) error {
 		NodeID: o.nodeID, DataDir: o.dataDir,
 		GRPCAddr: o.grpcAddr, RaftAddr: o.raftAddr, HTTPAddr: o.httpAddr,
 		GRPCAdvertise: o.grpcAdvertise, RaftAdvertise: o.raftAdvertise, HTTPAdvertise: o.httpAdvertise,
-		Join: join, Logger: logger,
+		Join: join, Logger: logger, Pprof: o.pprof,
 	}
 	if o.dev {
 		// One node: nobody to wait for, so elect at once on start.

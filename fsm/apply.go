@@ -41,6 +41,12 @@ func (t *txn) apply(cmd *fsmpb.Command) *Result {
 		return t.signalWithStart(op.SignalWithStart)
 	case *fsmpb.Command_RequestCancelWorkflow:
 		return t.requestCancelWorkflow(op.RequestCancelWorkflow)
+	case *fsmpb.Command_AdmitUpdate:
+		return t.admitUpdate(op.AdmitUpdate)
+	case *fsmpb.Command_UpdateNamespace:
+		return t.updateNamespace(op.UpdateNamespace)
+	case *fsmpb.Command_DeleteWorkflow:
+		return t.deleteWorkflow(op.DeleteWorkflow)
 	case *fsmpb.Command_Noop:
 		return &Result{}
 	default:

@@ -203,6 +203,10 @@ func (w *wf) nextRetry(a *fsmpb.ActivityInfo, f *failurepb.Failure) (int64, enum
 			return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
 		}
 	}
+	if f.GetServerFailureInfo().GetNonRetryable() {
+		// e.g. rpc/ recorded a result over the payload size limit.
+		return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
+	}
 	if to := f.GetTimeoutFailureInfo(); to != nil {
 		if slices.Contains(p.NonRetryableErrorTypes, "TemporalTimeout:"+timeoutName(to.TimeoutType)) {
 			return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE

@@ -217,10 +217,14 @@ func (w *wf) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommandA
 	}}
 	w.appendEvents(ev)
 	target, err := w.t.loadRunning(ns, a.GetExecution().GetWorkflowId(), a.GetExecution().GetRunId())
+	cause := enumspb.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
+	if err == nil && target.st.SignalCount >= MaxSignalsPerExecution {
+		cause, err = enumspb.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED, ErrSignalLimit
+	}
 	if err != nil || (target.st.RunId == s.RunId && target.st.WorkflowId == s.WorkflowId) {
 		f := w.event(enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)
 		f.Attributes = &historypb.HistoryEvent_SignalExternalWorkflowExecutionFailedEventAttributes{SignalExternalWorkflowExecutionFailedEventAttributes: &historypb.SignalExternalWorkflowExecutionFailedEventAttributes{
-			Cause:                        enumspb.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+			Cause:                        cause,
 			WorkflowTaskCompletedEventId: completedID, Namespace: ns, WorkflowExecution: a.Execution,
 			InitiatedEventId: ev.EventId, Control: a.Control,
 		}}
@@ -232,6 +236,7 @@ func (w *wf) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommandA
 		SignalName: a.SignalName, Input: a.Input, Identity: s.Identity, Header: a.Header,
 		ExternalWorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: s.WorkflowId, RunId: s.RunId},
 	}}
+	target.st.SignalCount++
 	target.record(sig)
 	target.save()
 	done := w.event(enumspb.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED)

@@ -7,6 +7,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	protocolpb "go.temporal.io/api/protocol/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
@@ -24,7 +25,8 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 	}
 	req := op.GetRequest()
 	t.runIDs = op.NewRunIds
-	if bad := w.validateCommands(req.Commands); bad != nil {
+	msgs := protocolMessages(req.Messages)
+	if bad := w.validateCommands(req.Commands, msgs); bad != nil {
 		f := &failurepb.Failure{Message: bad.Message}
 		w.recordWorkflowTaskFailed(bad.Cause, f, req.Identity, req.BinaryChecksum)
 		w.save()
@@ -55,13 +57,28 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 	} else {
 		s.StickyTaskQueue = ""
 	}
-	needTask := req.ForceCreateNewWorkflowTask
+	needTask := req.ForceCreateNewWorkflowTask || s.UpdateRequested
+	s.UpdateRequested = false
+	var updates []UpdateOutcome
+	used := map[string]bool{}
 	for _, c := range req.Commands {
+		if isProtocolCommand(c) {
+			id := c.GetProtocolMessageCommandAttributes().GetMessageId()
+			used[id] = true
+			w.applyMessage(msgs[id], ev.EventId, &updates)
+			continue
+		}
 		if w.applyCommand(c, ev.EventId, req.Identity) {
 			needTask = true
 		}
 		if s.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			break
+		}
+	}
+	// Messages no command sequenced are applied after the commands.
+	for _, m := range req.Messages {
+		if !used[m.Id] && s.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			w.applyMessage(m, ev.EventId, &updates)
 		}
 	}
 	if s.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
@@ -70,7 +87,7 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 		}
 	}
 	w.save()
-	return &Result{RunID: s.RunId}
+	return &Result{RunID: s.RunId, Updates: updates}
 }
 
 func hasCloseCommand(cmds []*commandpb.Command) bool {
@@ -89,7 +106,7 @@ func bad(cause enumspb.WorkflowTaskFailedCause, format string, args ...any) *Bad
 }
 
 // validateCommands checks every command before any is applied.
-func (w *wf) validateCommands(cmds []*commandpb.Command) *BadCommandError {
+func (w *wf) validateCommands(cmds []*commandpb.Command, msgs map[string]*protocolpb.Message) *BadCommandError {
 	s := w.st
 	activityIDs := map[string]bool{}
 	for _, a := range s.Activities {
@@ -99,6 +116,7 @@ func (w *wf) validateCommands(cmds []*commandpb.Command) *BadCommandError {
 	for id := range s.Timers {
 		timerIDs[id] = true
 	}
+	cancelIDs := map[int64]bool{} // activities this task asks to cancel
 	for i, c := range cmds {
 		switch c.CommandType {
 		case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
@@ -138,13 +156,26 @@ func (w *wf) validateCommands(cmds []*commandpb.Command) *BadCommandError {
 			delete(timerIDs, a.TimerId)
 		case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
 			a := c.GetRequestCancelActivityTaskCommandAttributes()
-			if a == nil || s.Activities[a.ScheduledEventId] == nil {
+			if a == nil || (s.Activities[a.ScheduledEventId] == nil && !w.bufferedActivityClose(a.ScheduledEventId)) {
 				return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
 					"command %d: no pending activity scheduled by event %d", i, a.GetScheduledEventId())
 			}
+			// A second request would find the activity gone (canceled by the
+			// first) or already asked: Temporal rejects duplicates, too.
+			if cancelIDs[a.ScheduledEventId] || s.Activities[a.ScheduledEventId].GetCancelRequested() {
+				return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+					"command %d: cancellation of the activity scheduled by event %d was already requested", i, a.ScheduledEventId)
+			}
+			cancelIDs[a.ScheduledEventId] = true
 		case enumspb.COMMAND_TYPE_RECORD_MARKER:
 			if c.GetRecordMarkerCommandAttributes().GetMarkerName() == "" {
 				return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, "command %d: marker_name is not set", i)
+			}
+		case enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE:
+			id := c.GetProtocolMessageCommandAttributes().GetMessageId()
+			if msgs[id] == nil {
+				return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+					"command %d: protocol message %q is not in the request", i, id)
 			}
 		case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
 			a := c.GetStartChildWorkflowExecutionCommandAttributes()
@@ -174,7 +205,7 @@ func (w *wf) validateCommands(cmds []*commandpb.Command) *BadCommandError {
 				"command %d: %s is not supported by raftflow yet", i, c.CommandType)
 		}
 	}
-	return nil
+	return w.checkCommandLimits(cmds)
 }
 
 // bufferedTimerFired finds a buffered TimerFired event for timerID (-1: none).
@@ -185,6 +216,30 @@ func (w *wf) bufferedTimerFired(timerID string) int {
 		}
 	}
 	return -1
+}
+
+// bufferedActivityClose reports whether a close event of the activity
+// scheduled by scheduledID is buffered (it finished while the task ran).
+func (w *wf) bufferedActivityClose(scheduledID int64) bool {
+	for _, ev := range w.st.BufferedEvents {
+		var id int64
+		switch a := ev.Attributes.(type) {
+		case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+			id = a.ActivityTaskCompletedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+			id = a.ActivityTaskFailedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+			id = a.ActivityTaskTimedOutEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+			id = a.ActivityTaskCanceledEventAttributes.ScheduledEventId
+		default:
+			continue
+		}
+		if id == scheduledID {
+			return true
+		}
+	}
+	return false
 }
 
 // applyCommand applies one validated command; it reports whether the command
@@ -229,6 +284,7 @@ func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity stri
 		}}
 		w.appendEvents(ev)
 		s.SearchAttributes = mergeFields(s.SearchAttributes, a.GetSearchAttributes())
+		w.visDirty = true
 	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
 		a := c.GetModifyWorkflowPropertiesCommandAttributes()
 		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)
@@ -237,12 +293,15 @@ func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity stri
 		}}
 		w.appendEvents(ev)
 		s.Memo = mergeMemo(s.Memo, a.GetUpsertedMemo())
+		w.visDirty = true
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
 		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: &historypb.WorkflowExecutionCompletedEventAttributes{
 			Result: c.GetCompleteWorkflowExecutionCommandAttributes().GetResult(), WorkflowTaskCompletedEventId: completedID,
 		}}
-		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+		if !w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, c.GetCompleteWorkflowExecutionCommandAttributes().GetResult(), nil) {
+			w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+		}
 	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
 		f := c.GetFailWorkflowExecutionCommandAttributes().GetFailure()
 		backoff, state := w.workflowRetry(f)
@@ -254,7 +313,7 @@ func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity stri
 		if state == enumspb.RETRY_STATE_IN_PROGRESS {
 			attrs.NewExecutionRunId = w.t.newRunID()
 			w.retryRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, attrs.NewExecutionRunId, backoff, f)
-		} else {
+		} else if !w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, nil, f) {
 			w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
 		}
 	case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
@@ -364,6 +423,11 @@ func (w *wf) requestCancelActivity(scheduledID, completedID int64) bool {
 		ScheduledEventId: scheduledID, WorkflowTaskCompletedEventId: completedID,
 	}}
 	w.appendEvents(ev)
+	if a == nil {
+		// It finished while the task ran: its close event is buffered and
+		// follows. Temporal records the request all the same.
+		return false
+	}
 	if a.StartedTime > 0 {
 		a.CancelRequested, a.CancelRequestedEventId = true, ev.EventId
 		return false

@@ -47,6 +47,10 @@ func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) 
 			ScheduledEventId: wt.ScheduledEventId, Identity: op.Identity, RequestId: op.PollRequestId,
 			HistorySizeBytes: s.HistorySizeBytes,
 		}}
+	if why := suggestContinueAsNew(s); len(why) > 0 {
+		attrs := ev.GetWorkflowTaskStartedEventAttributes()
+		attrs.SuggestContinueAsNew, attrs.SuggestContinueAsNewReasons = true, why
+	}
 	w.appendEvents(ev)
 	w.t.delTask(op.TaskKey)
 	w.t.delTimer(wt.TimerKey) // a sticky task's schedule-to-start timeout
@@ -146,6 +150,13 @@ func (t *txn) failWorkflowTask(op *fsmpb.FailWorkflowTask) *Result {
 		return &Result{Err: err}
 	}
 	req := op.GetRequest()
+	if op.TerminateReason != "" {
+		// A command's payload was over the size limit: the task fails and
+		// the workflow is terminated, as Temporal does.
+		w.failStartedWorkflowTask(req.Cause, req.Identity)
+		w.terminate(op.TerminateReason, req.Identity, nil)
+		return &Result{}
+	}
 	w.recordWorkflowTaskFailed(req.Cause, req.Failure, req.Identity, req.BinaryChecksum)
 	w.save()
 	return &Result{}

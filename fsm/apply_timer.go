@@ -26,6 +26,10 @@ func (t *txn) fireTimers(op *fsmpb.FireTimers) *Result {
 			continue
 		}
 		t.del(k)
+		if row.Kind == fsmpb.TimerKind_TIMER_KIND_RETENTION {
+			t.expireRun(k, &row)
+			continue
+		}
 		w, err := t.loadRunning(row.Namespace, row.WorkflowId, row.RunId)
 		if err != nil {
 			continue
@@ -103,6 +107,9 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 			if backoff, state := w.workflowRetry(f); state == enumspb.RETRY_STATE_IN_PROGRESS {
 				attrs.RetryState, attrs.NewExecutionRunId = state, w.t.newRunID()
 				w.retryRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, attrs.NewExecutionRunId, backoff, f)
+				return
+			}
+			if w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, nil, f) {
 				return
 			}
 		}

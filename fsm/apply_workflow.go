@@ -138,6 +138,16 @@ type runLinks struct {
 // records an event first (signal-with-start).
 func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRequest, l runLinks) *wf {
 	now := t.now
+	startDelay := false
+	if l.continuedRunID == "" && l.backoff == 0 {
+		// A new chain: a cron schedule delays the first workflow task to
+		// the first schedule time, else a start delay delays it.
+		if b := firstCronBackoff(req.CronSchedule, now); b > 0 {
+			l.backoff = b
+		} else if d := nanosOf(req.WorkflowStartDelay); d > 0 {
+			l.backoff, startDelay = d, true
+		}
+	}
 	exec := nanosOf(req.WorkflowExecutionTimeout)
 	run := nanosOf(req.WorkflowRunTimeout)
 	if l.expiration > 0 {
@@ -158,11 +168,11 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		Namespace: req.Namespace, WorkflowId: req.WorkflowId, RunId: runID,
 		WorkflowType: req.WorkflowType, TaskQueue: req.TaskQueue.GetName(),
 		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, NextEventId: 1,
-		StartTime: now, ExecutionTime: now, RunTimeout: run, ExecutionTimeout: exec, TaskTimeout: task,
+		StartTime: now, ExecutionTime: now + l.backoff, RunTimeout: run, ExecutionTimeout: exec, TaskTimeout: task,
 		CreateRequestId: req.RequestId, Memo: req.Memo, SearchAttributes: req.SearchAttributes,
 		FirstRunId: runID, Attempt: 1, Identity: req.Identity,
 		Parent: l.parent, RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
-		FirstWorkflowTaskBackoff: l.backoff, ContinuedRunId: l.continuedRunID,
+		FirstWorkflowTaskBackoff: l.backoff, ContinuedRunId: l.continuedRunID, StartDelay: startDelay,
 	}
 	if l.firstRunID != "" {
 		st.FirstRunId = l.firstRunID
@@ -173,7 +183,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 	if exec > 0 {
 		st.ExecutionExpiration = now + exec
 	}
-	w := &wf{t: t, st: st}
+	w := &wf{t: t, st: st, visDirty: true}
 	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
 		WorkflowType: req.WorkflowType, WorkflowId: req.WorkflowId,
 		TaskQueue:                &taskqueuepb.TaskQueue{Name: st.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
@@ -198,7 +208,13 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
 	w.appendEvents(ev)
 	if run > 0 {
-		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, now+run)
+		// The run timeout counts from the first workflow task (after any
+		// backoff), within the execution's expiration.
+		fire := now + l.backoff + run
+		if exec > 0 {
+			fire = min(fire, now+exec)
+		}
+		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, fire)
 	}
 	if exec > 0 && exec != run {
 		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT, now+exec)
@@ -247,7 +263,7 @@ func (t *txn) signalWithStart(op *fsmpb.SignalWithStart) *Result {
 		Input: req.Input, WorkflowExecutionTimeout: req.WorkflowExecutionTimeout, WorkflowRunTimeout: req.WorkflowRunTimeout,
 		WorkflowTaskTimeout: req.WorkflowTaskTimeout, Identity: req.Identity, RequestId: req.RequestId,
 		RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule, Memo: req.Memo,
-		SearchAttributes: req.SearchAttributes, Header: req.Header,
+		SearchAttributes: req.SearchAttributes, Header: req.Header, WorkflowStartDelay: req.WorkflowStartDelay,
 	}
 	w := t.newRun(op.RunId, start, runLinks{})
 	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
@@ -255,7 +271,11 @@ func (t *txn) signalWithStart(op *fsmpb.SignalWithStart) *Result {
 		WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
 			SignalName: req.SignalName, Input: req.SignalInput, Identity: req.Identity, Header: req.Header,
 		}}
-	w.record(ev)
+	// The signal comes with the first workflow task, after any cron
+	// backoff or start delay.
+	w.appendEvents(ev)
+	w.startFirstWorkflowTask()
+	w.st.SignalCount = 1
 	if req.RequestId != "" {
 		w.st.SignalRequestIds = append(w.st.SignalRequestIds, req.RequestId)
 	}
@@ -304,6 +324,10 @@ func (t *txn) signalWorkflow(op *fsmpb.SignalWorkflow) *Result {
 			w.st.SignalRequestIds = slices.Clone(w.st.SignalRequestIds[n-maxSignalRequestIDs:])
 		}
 	}
+	if w.st.SignalCount >= MaxSignalsPerExecution {
+		return &Result{Err: ErrSignalLimit}
+	}
+	w.st.SignalCount++
 	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{
 		WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
@@ -340,7 +364,8 @@ func (t *txn) resetSticky(op *fsmpb.ResetSticky) *Result {
 	if err != nil {
 		return &Result{Err: err}
 	}
-	if w.st.StickyTaskQueue != "" {
+	moved := w.unstickWorkflowTask()
+	if w.st.StickyTaskQueue != "" || moved {
 		w.clearSticky()
 		w.save()
 	}

@@ -51,6 +51,7 @@ type FSM struct {
 	db      *pebble.DB
 	dbName  string
 	applied atomic.Uint64
+	snaps   snapRefs // open snapshots per store, so Restore never closes one in use
 
 	hints atomic.Pointer[hintsHolder]
 }
@@ -184,7 +185,8 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return &snapshot{snap: f.db.NewSnapshot()}, nil
+	f.snaps.acquire(f.db)
+	return &snapshot{snap: f.db.NewSnapshot(), db: f.db, refs: &f.snaps}, nil
 }
 
 // Restore replaces the whole state with the snapshot stream: it builds a fresh
@@ -218,9 +220,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.applied.Store(readApplied(db))
 	f.mu.Unlock()
 	if old != nil {
-		old.Close()
+		// raft may still be persisting a snapshot of the old store on its
+		// own goroutine; then the release of the last one closes it.
+		f.snaps.retire(old, filepath.Join(f.dir, oldName))
+	} else {
+		os.RemoveAll(filepath.Join(f.dir, oldName))
 	}
-	os.RemoveAll(filepath.Join(f.dir, oldName))
 	f.logger.Info("fsm restored from snapshot", "applied_index", f.applied.Load(), "db", next)
 	return nil
 }

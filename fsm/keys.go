@@ -13,10 +13,16 @@ package fsm
 //	0x07 task        raft index(u64), seq(u32)              → TaskRow
 //	0x08 start dedup ns, request_id                         → run_id
 //	0x09 node        node_id                                → NodeInfo
+//	0x0A visibility  ns, start_time(u64 ns), workflow_id, run_id → VisibilityRecord
+//	0x0B search attr ns, name                               → uint64 IndexedValueType
 //
 // Timer keys sort by fire time, so the timer service scans them in order;
 // task keys sort by creation, so each queue's backlog is rebuilt FIFO. Both
 // end in (raft index, seq): unique, deterministic, and never reused.
+// Visibility keys sort a namespace's runs by start time, so listing (newest
+// first by default) is a range scan in either direction; a page token is the
+// last key returned. Search attribute rows remember the type of each custom
+// search attribute the namespace has used (for GetSearchAttributes).
 
 import (
 	"encoding/binary"
@@ -33,6 +39,8 @@ const (
 	famTask      byte = 0x07
 	famDedup     byte = 0x08
 	famNode      byte = 0x09
+	famVis       byte = 0x0A
+	famSearchAtt byte = 0x0B
 )
 
 var appliedKey = []byte{famMeta, 'a', 'p', 'p', 'l', 'i', 'e', 'd'}
@@ -75,6 +83,11 @@ func timerKey(fireAt int64, index uint64, seq uint32) []byte {
 func taskKey(index uint64, seq uint32) []byte { return newKey(famTask).u64(index).u32(seq) }
 func dedupKey(ns, requestID string) []byte    { return newKey(famDedup).str(ns).str(requestID) }
 func nodeKey(id string) []byte                { return newKey(famNode).str(id) }
+func visPrefix(ns string) []byte              { return newKey(famVis).str(ns) }
+func visKey(ns string, startTime int64, wfID, runID string) []byte {
+	return keyBuf(visPrefix(ns)).u64(uint64(max(startTime, 0))).str(wfID).str(runID)
+}
+func searchAttrKey(ns, name string) []byte { return newKey(famSearchAtt).str(ns).str(name) }
 
 // prefixEnd returns the smallest key greater than every key with prefix p.
 func prefixEnd(p []byte) []byte {

@@ -23,6 +23,11 @@ var (
 	ErrBadCommand       = errors.New("fsm: invalid workflow command")
 	ErrInvalidArgument  = errors.New("fsm: invalid argument")
 	ErrUnknownOperation = errors.New("fsm: unknown operation")
+	// ErrHistoryLimit: the run's history grew past HistoryCountLimit or
+	// HistorySizeLimit; the run was terminated instead of acting.
+	ErrHistoryLimit = errors.New("fsm: workflow history exceeds limit")
+	// ErrSignalLimit: the run already received MaxSignalsPerExecution signals.
+	ErrSignalLimit = errors.New("fsm: exceeded workflow execution limit for signal events")
 )
 
 // AlreadyStartedError carries the running execution's identity.
@@ -72,6 +77,8 @@ type Result struct {
 	CancelRequested bool
 	// NotDue lists FireTimers keys that were not yet due (to retry).
 	NotDue [][]byte
+	// Updates lists the update progress a workflow task completion made.
+	Updates []UpdateOutcome
 }
 
 // StartedWorkflowTask is what a poller needs to build its response.

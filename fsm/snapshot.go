@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
@@ -19,6 +21,8 @@ const snapshotMagic = "raftflow-snapshot-v1\n"
 
 type snapshot struct {
 	snap *pebble.Snapshot
+	db   *pebble.DB // the store snap was taken of
+	refs *snapRefs
 }
 
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {
@@ -29,7 +33,62 @@ func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 	return sink.Close()
 }
 
-func (s *snapshot) Release() { s.snap.Close() }
+func (s *snapshot) Release() {
+	s.snap.Close()
+	s.refs.release(s.db)
+}
+
+// snapRefs counts the open snapshots of each Pebble store. raft persists a
+// snapshot on its own goroutine while the FSM goroutine may Restore another
+// one; the store being replaced must stay open until the last snapshot of it
+// is released, and only then be closed and its directory removed.
+type snapRefs struct {
+	mu      sync.Mutex
+	open    map[*pebble.DB]int
+	retired map[*pebble.DB]string // replaced stores → their directories
+}
+
+func (r *snapRefs) acquire(db *pebble.DB) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.open == nil {
+		r.open = map[*pebble.DB]int{}
+	}
+	r.open[db]++
+}
+
+func (r *snapRefs) release(db *pebble.DB) {
+	r.mu.Lock()
+	r.open[db]--
+	n := r.open[db]
+	path, retired := r.retired[db]
+	if n == 0 {
+		delete(r.open, db)
+		delete(r.retired, db)
+	}
+	r.mu.Unlock()
+	if n == 0 && retired {
+		db.Close()
+		os.RemoveAll(path)
+	}
+}
+
+// retire closes a store replaced by Restore and removes its directory, now
+// or, while snapshots of it are open, when the last one is released.
+func (r *snapRefs) retire(db *pebble.DB, path string) {
+	r.mu.Lock()
+	if r.open[db] > 0 {
+		if r.retired == nil {
+			r.retired = map[*pebble.DB]string{}
+		}
+		r.retired[db] = path
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	db.Close()
+	os.RemoveAll(path)
+}
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 

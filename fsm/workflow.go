@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -18,6 +19,8 @@ type wf struct {
 	t        *txn
 	st       *fsmpb.WorkflowState
 	appended bool
+	// visDirty: save rewrites the run's visibility record (visibility.go).
+	visDirty bool
 }
 
 func (t *txn) loadRun(ns, wfID, runID string) (*wf, error) {
@@ -44,12 +47,22 @@ func (t *txn) loadRunning(ns, wfID, runID string) (*wf, error) {
 	if w.st.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return nil, ErrWorkflowClosed
 	}
+	if reason := historyOverLimit(w.st); reason != "" {
+		// The last transition grew the history past its limit: the run is
+		// terminated now, as Temporal does, and the caller's action refused.
+		w.terminate(reason, "raftflow", nil)
+		return nil, fmt.Errorf("%w: %s", ErrHistoryLimit, reason)
+	}
 	return w, nil
 }
 
 func (w *wf) save() {
 	s := w.st
 	w.t.set(stateKey(s.Namespace, s.WorkflowId, s.RunId), s)
+	if w.visDirty {
+		w.visDirty = false
+		w.writeVisibility()
+	}
 	if w.appended {
 		w.t.hints = append(w.t.hints, hint{kind: hintHistory, ns: s.Namespace, wf: s.WorkflowId, runID: s.RunId})
 	}
@@ -133,6 +146,9 @@ func (w *wf) flushBuffered() bool {
 
 func (w *wf) ensureWorkflowTask() {
 	if w.st.WorkflowTask == nil && w.st.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		if w.st.FirstWorkflowTaskBackoff > 0 && !w.endStartDelay() {
+			return // a cron or retry backoff: its timer schedules the task
+		}
 		w.scheduleWorkflowTask(1)
 	}
 }
@@ -186,6 +202,26 @@ func normalName(s *fsmpb.WorkflowState, kind enumspb.TaskQueueKind) string {
 // to the normal queue with the full history.
 func (w *wf) clearSticky() {
 	w.st.StickyTaskQueue, w.st.StickyScheduleToStartTimeout = "", 0
+}
+
+// unstickWorkflowTask moves a workflow task that waits, not yet started, on a
+// sticky queue to the normal queue (the sticky worker is gone), so it need
+// not wait out the sticky schedule-to-start timeout. No event is written:
+// the task keeps its WorkflowTaskScheduled event, as in Temporal's fallback
+// for an unavailable sticky worker. It reports whether the task moved.
+func (w *wf) unstickWorkflowTask() bool {
+	s, wt := w.st, w.st.WorkflowTask
+	if wt == nil || !wt.Sticky || wt.StartedEventId != 0 {
+		return false
+	}
+	w.t.delTask(wt.TaskKey)
+	w.t.delTimer(wt.TimerKey)
+	wt.TaskKey = w.t.addTask(&fsmpb.TaskRow{
+		Namespace: s.Namespace, TaskQueue: s.TaskQueue, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
+		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: wt.ScheduledEventId, Attempt: wt.Attempt,
+	})
+	wt.TimerKey, wt.TaskQueue, wt.Sticky = nil, s.TaskQueue, false
+	return true
 }
 
 // clearWorkflowTask drops the current workflow task and its rows.
@@ -244,6 +280,8 @@ func (w *wf) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecuti
 	w.t.set(currentKey(s.Namespace, s.WorkflowId), &fsmpb.CurrentRun{
 		RunId: s.RunId, Status: status, CreateRequestId: s.CreateRequestId,
 	})
+	w.addRetentionTimer()
+	w.visDirty = true
 	// Saved before touching related runs, so they see this run closed.
 	w.save()
 	if len(s.Children) > 0 {

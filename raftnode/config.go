@@ -51,6 +51,18 @@ type Config struct {
 	ElectionTimeout    time.Duration // 0 = max(DefaultElectionTimeout, HeartbeatTimeout)
 	LeaderLeaseTimeout time.Duration // 0 = min(DefaultLeaderLeaseTimeout, HeartbeatTimeout)
 	CommitTimeout      time.Duration // 0 = DefaultCommitTimeout
+
+	// Fault is a test hook for network partitions; leave it nil outside
+	// tests. When set, it is called with this node's advertised raft
+	// address and a peer's address before every dial to that peer and
+	// around every read and write on a connection this node dialed; true
+	// fails the operation (and closes the connection), so the raft RPCs
+	// from -> to fail. Responses travel on the requester's connection, so
+	// cutting both directions takes true for (a, b) and for (b, a).
+	// Accepted connections are not checked (the peer's raft address is not
+	// known there); their dialing end, which uses the same hook in a test
+	// cluster, cuts them. Must be safe for concurrent use and fast.
+	Fault func(from, to string) bool
 }
 
 func (c Config) validate() error {

@@ -119,7 +119,7 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	}
 	n.skipRestore = skipRestoreOnStart(metas, fsm.AppliedIndex())
 
-	n.trans, err = newTransport(cfg.RaftBind, cfg.RaftAdvertise, hl.Named("transport"))
+	n.trans, err = newTransport(cfg.RaftBind, cfg.RaftAdvertise, cfg.Fault, hl.Named("transport"))
 	if err != nil {
 		return nil, err
 	}
@@ -175,13 +175,26 @@ func (n *Node) Bootstrap() error {
 // for the hook's start to return), shuts raft down and closes transport and
 // stores. Safe to call more than once; later calls return the first result.
 func (n *Node) Shutdown() error {
-	n.shutdownOnce.Do(func() { n.shutdownErr = n.shutdown() })
+	n.shutdownOnce.Do(func() { n.shutdownErr = n.shutdown(true) })
 	return n.shutdownErr
 }
 
-func (n *Node) shutdown() error {
+// Kill stops the node as a crash would, as far as the cluster can tell:
+// no leadership transfer, so the others notice only by missed heartbeats
+// and elect a new leader after an election timeout. Locally it cleans up
+// like Shutdown (leader services stopped, raft, transport and stores
+// closed), so the data directory can be opened again in the same process.
+// Meant for tests; shares Shutdown's once (whichever runs first wins).
+func (n *Node) Kill() error {
+	n.shutdownOnce.Do(func() { n.shutdownErr = n.shutdown(false) })
+	return n.shutdownErr
+}
+
+func (n *Node) shutdown(transfer bool) error {
 	n.stopping.Store(true)
-	n.transferLeadership()
+	if transfer {
+		n.transferLeadership()
+	}
 	n.stopObserver()
 
 	var errs []error

@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 type streamLayer struct {
 	ln        net.Listener
 	advertise advertiseAddr
+	fault     func(from, to string) bool // Config.Fault; nil outside tests
 }
 
 // advertiseAddr is the address peers dial, kept verbatim.
@@ -29,14 +31,58 @@ func (s *streamLayer) Close() error              { return s.ln.Close() }
 func (s *streamLayer) Addr() net.Addr            { return s.advertise }
 
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if s.fault == nil {
+		d := net.Dialer{Timeout: timeout}
+		return d.Dial("tcp", string(addr))
+	}
+	from, to := string(s.advertise), string(addr)
+	if s.fault(from, to) {
+		return nil, fmt.Errorf("raftnode: dial %s: %w", to, errFault)
+	}
 	d := net.Dialer{Timeout: timeout}
-	return d.Dial("tcp", string(addr))
+	c, err := d.Dial("tcp", to)
+	if err != nil {
+		return nil, err
+	}
+	return &faultConn{Conn: c, cut: func() bool { return s.fault(from, to) }}, nil
+}
+
+// errFault is what a connection cut by Config.Fault reports.
+var errFault = errors.New("raftnode: connection cut by the fault hook")
+
+// faultConn is a dialed connection that fails, and closes, once the fault
+// hook says the link is cut. It checks after a read as well, so a response
+// that was already on its way when the link was cut is dropped too.
+type faultConn struct {
+	net.Conn
+	cut func() bool
+}
+
+func (c *faultConn) Read(p []byte) (int, error) {
+	if c.cut() {
+		c.Conn.Close()
+		return 0, errFault
+	}
+	n, err := c.Conn.Read(p)
+	if c.cut() {
+		c.Conn.Close()
+		return 0, errFault
+	}
+	return n, err
+}
+
+func (c *faultConn) Write(p []byte) (int, error) {
+	if c.cut() {
+		c.Conn.Close()
+		return 0, errFault
+	}
+	return c.Conn.Write(p)
 }
 
 // newTransport listens on bind and returns raft's network transport on top.
 // With advertise empty the listener's actual address is advertised, which
 // must then be a specific IP (binding 0.0.0.0 needs an explicit advertise).
-func newTransport(bind, advertise string, logger hclog.Logger) (*raft.NetworkTransport, error) {
+func newTransport(bind, advertise string, fault func(from, to string) bool, logger hclog.Logger) (*raft.NetworkTransport, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: listen %s: %w", bind, err)
@@ -46,7 +92,7 @@ func newTransport(bind, advertise string, logger hclog.Logger) (*raft.NetworkTra
 		ln.Close()
 		return nil, err
 	}
-	stream := &streamLayer{ln: ln, advertise: adv}
+	stream := &streamLayer{ln: ln, advertise: adv, fault: fault}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  stream,
 		MaxPool: transportMaxPool,

@@ -3,7 +3,9 @@ package rpc
 import (
 	"context"
 	"errors"
+	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -40,6 +42,16 @@ func toStatus(err error) error {
 		return svcErr(serviceerror.NewNotFound("workflow execution already completed"))
 	case errors.Is(err, fsm.ErrStaleTask):
 		return svcErr(serviceerror.NewNotFound("task not found or no longer current"))
+	case errors.Is(err, fsm.ErrHistoryLimit):
+		// Temporal's message: "Workflow history count exceeds limit." (or size).
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		return svcErr(serviceerror.NewInvalidArgument(msg))
+	case errors.Is(err, fsm.ErrSignalLimit):
+		return svcErr(serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_UNSPECIFIED,
+			"exceeded workflow execution limit for signal events"))
 	case errors.Is(err, fsm.ErrInvalidArgument):
 		return svcErr(serviceerror.NewInvalidArgument(err.Error()))
 	case errors.Is(err, raftnode.ErrNotLeader):

@@ -6,8 +6,11 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	namespacepb "go.temporal.io/api/namespace/v1"
 	replicationpb "go.temporal.io/api/replication/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/raftflow/engine/fsm"
 	"github.com/raftflow/engine/fsm/fsmpb"
@@ -27,7 +30,7 @@ func (s *Service) GetSystemInfo(ctx context.Context, _ *workflowservice.GetSyste
 			EncodedFailureAttributes:        true,
 			UpsertMemo:                      true,
 			SdkMetadata:                     true,
-			CountGroupByExecutionStatus:     false,
+			CountGroupByExecutionStatus:     true,
 		},
 	}, nil
 }
@@ -45,8 +48,11 @@ func (s *Service) GetClusterInfo(ctx context.Context, _ *workflowservice.GetClus
 }
 
 func describeNS(rec *fsmpb.NamespaceRecord) *workflowservice.DescribeNamespaceResponse {
+	info := proto.Clone(rec.Info).(*namespacepb.NamespaceInfo)
+	// ShutdownWorker completes the stopping worker's polls (see shutdown.go).
+	info.Capabilities = &namespacepb.NamespaceInfo_Capabilities{WorkerPollCompleteOnShutdown: true}
 	return &workflowservice.DescribeNamespaceResponse{
-		NamespaceInfo: rec.Info,
+		NamespaceInfo: info,
 		Config:        rec.Config,
 		ReplicationConfig: &replicationpb.NamespaceReplicationConfig{
 			ActiveClusterName: "raftflow",
@@ -76,8 +82,12 @@ func (s *Service) DescribeNamespace(ctx context.Context, req *workflowservice.De
 }
 
 func (s *Service) ListNamespaces(ctx context.Context, req *workflowservice.ListNamespacesRequest) (*workflowservice.ListNamespacesResponse, error) {
-	resp := &workflowservice.ListNamespacesResponse{}
-	for _, rec := range s.fsm.ListNamespaces() {
+	page, next, err := pageNamespaces(s.fsm.ListNamespaces(), req.GetPageSize(), req.GetNextPageToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &workflowservice.ListNamespacesResponse{NextPageToken: next}
+	for _, rec := range page {
 		resp.Namespaces = append(resp.Namespaces, describeNS(rec))
 	}
 	return resp, nil
@@ -85,6 +95,12 @@ func (s *Service) ListNamespaces(ctx context.Context, req *workflowservice.ListN
 
 func (s *Service) RegisterNamespace(ctx context.Context, req *workflowservice.RegisterNamespaceRequest) (*workflowservice.RegisterNamespaceResponse, error) {
 	if err := checkID("namespace", req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	if req.WorkflowExecutionRetentionPeriod == nil {
+		req.WorkflowExecutionRetentionPeriod = durationpb.New(defaultNamespaceRetention)
+	}
+	if err := s.checkRetention("workflow_execution_retention_period", req.WorkflowExecutionRetentionPeriod); err != nil {
 		return nil, err
 	}
 	_, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_RegisterNamespace{RegisterNamespace: &fsmpb.RegisterNamespace{
@@ -101,8 +117,33 @@ func (s *Service) checkNamespace(ns string) error {
 	if ns == "" {
 		return invalidArg("namespace: required")
 	}
+	// Namespaces are never deleted, so a positive answer can be cached; it
+	// saves a storage read on every call.
+	if _, ok := s.knownNamespaces.Load(ns); ok || ns == fsm.DefaultNamespace {
+		return nil
+	}
 	if _, err := s.fsm.GetNamespace(ns); err != nil {
 		return toStatus(fmt.Errorf("%w: %s", err, ns))
+	}
+	s.knownNamespaces.Store(ns, true)
+	return nil
+}
+
+// checkStartSchedule validates a start's cron schedule and start delay
+// (Temporal allows one or the other).
+func checkStartSchedule(cron string, delay *durationpb.Duration) error {
+	if cron != "" {
+		if err := fsm.ValidCronSchedule(cron); err != nil {
+			return invalidArg("cron_schedule: %q: %v", cron, err)
+		}
+	}
+	if delay != nil {
+		if err := delay.CheckValid(); err != nil || delay.AsDuration() < 0 {
+			return invalidArg("workflow_start_delay: must be a valid, non-negative duration")
+		}
+		if cron != "" && delay.AsDuration() > 0 {
+			return invalidArg("workflow_start_delay: cannot be used together with cron_schedule")
+		}
 	}
 	return nil
 }
@@ -141,11 +182,12 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservi
 			return nil, invalidArg("%s: must not be negative", d.f)
 		}
 	}
-	if req.GetCronSchedule() != "" {
-		return nil, invalidArg("cron_schedule: not supported by raftflow yet")
+	if err := checkStartSchedule(req.GetCronSchedule(), req.GetWorkflowStartDelay()); err != nil {
+		return nil, err
 	}
-	if req.GetWorkflowStartDelay().AsDuration() > 0 {
-		return nil, invalidArg("workflow_start_delay: not supported by raftflow yet")
+	if err := checkBlobs(blob("input", req.GetInput()), blob("memo", req.GetMemo()),
+		blob("search_attributes", req.GetSearchAttributes()), blob("header", req.GetHeader())); err != nil {
+		return nil, err
 	}
 	if req.RequestId == "" {
 		req.RequestId = uuid.NewString()
@@ -169,6 +211,9 @@ func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowserv
 	if err := checkID("signal_name", req.GetSignalName()); err != nil {
 		return nil, err
 	}
+	if err := checkBlobs(blob("input", req.GetInput()), blob("header", req.GetHeader())); err != nil {
+		return nil, err
+	}
 	if _, err := s.apply(ctx, &fsmpb.Command{RequestId: req.RequestId, Op: &fsmpb.Command_SignalWorkflow{SignalWorkflow: &fsmpb.SignalWorkflow{Request: req}}}); err != nil {
 		return nil, err
 	}
@@ -187,8 +232,12 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, req *wor
 			return nil, err
 		}
 	}
-	if req.GetCronSchedule() != "" {
-		return nil, invalidArg("cron_schedule: not supported by raftflow yet")
+	if err := checkStartSchedule(req.GetCronSchedule(), req.GetWorkflowStartDelay()); err != nil {
+		return nil, err
+	}
+	if err := checkBlobs(blob("input", req.GetInput()), blob("signal_input", req.GetSignalInput()), blob("memo", req.GetMemo()),
+		blob("search_attributes", req.GetSearchAttributes()), blob("header", req.GetHeader())); err != nil {
+		return nil, err
 	}
 	if req.RequestId == "" {
 		req.RequestId = uuid.NewString()
@@ -243,10 +292,4 @@ func (s *Service) ResetStickyTaskQueue(ctx context.Context, req *workflowservice
 		return nil, err
 	}
 	return &workflowservice.ResetStickyTaskQueueResponse{}, nil
-}
-
-// ShutdownWorker is sent by SDK workers when they stop; sticky queues are not
-// used yet, so there is nothing to release.
-func (s *Service) ShutdownWorker(ctx context.Context, req *workflowservice.ShutdownWorkerRequest) (*workflowservice.ShutdownWorkerResponse, error) {
-	return &workflowservice.ShutdownWorkerResponse{}, nil
 }

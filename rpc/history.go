@@ -90,6 +90,7 @@ func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflow
 	key := runKey(ns, wfID, runID)
 	pctx, cancel := s.longPollContext(ctx)
 	defer cancel()
+	var termEnd <-chan struct{}
 	for {
 		// Take the wake-up channel before reading state so no append is missed.
 		wake := s.notify.Wait(key)
@@ -112,25 +113,47 @@ func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflow
 		if !req.WaitNewEvent {
 			return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{}}, nil
 		}
+		if termEnd == nil {
+			if termEnd = s.leaderTermEnd(); termEnd == nil {
+				return nil, unavailable("raftflow: this node is not serving as the leader; retry")
+			}
+		}
 		select {
 		case <-wake:
+			continue
+		case <-termEnd:
+			// Leadership moved: this node's state may stop advancing
+			// (it may be cut off). End the poll as if it had timed out,
+			// so the client polls again and reaches the new leader.
 		case <-pctx.Done():
 			if ctx.Err() != nil {
 				return nil, toStatus(ctx.Err())
 			}
-			next := tok
-			next.RunID = runID
-			if next.Next == 0 {
-				next.Next = st.NextEventId
-				if req.HistoryEventFilterType == enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT {
-					next.Next = 1
-				}
-			}
-			return &workflowservice.GetWorkflowExecutionHistoryResponse{
-				History: &historypb.History{}, NextPageToken: encodePageToken(next),
-			}, nil
 		}
+		next := tok
+		next.RunID = runID
+		if next.Next == 0 {
+			next.Next = st.NextEventId
+			if req.HistoryEventFilterType == enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT {
+				next.Next = 1
+			}
+		}
+		return &workflowservice.GetWorkflowExecutionHistoryResponse{
+			History: &historypb.History{}, NextPageToken: encodePageToken(next),
+		}, nil
 	}
+}
+
+// leaderTermEnd returns a channel closed when this node's current
+// leadership term ends, or nil when it is not in one (not the leader, or
+// its leader services have not started). A long poll waits for events in
+// this node's state machine, which only the leader's is sure to keep
+// receiving, so it must not outlive the term it started in.
+func (s *Service) leaderTermEnd() <-chan struct{} {
+	if p := s.term.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (s *Service) historyPage(ns, wfID, runID string, from, upTo int64, pageSize int, closed, wait bool, nextEventID int64) *workflowservice.GetWorkflowExecutionHistoryResponse {

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 	"github.com/raftflow/engine/queue"
@@ -155,6 +157,14 @@ func (s *Service) RespondQueryTaskCompleted(ctx context.Context, req *workflowse
 	ch := s.queries.take(string(tok[len(queryTokenPrefix):]))
 	if ch == nil {
 		return nil, svcErr(serviceerror.NewNotFound("query not found or already timed out"))
+	}
+	if n := proto.Size(req.GetQueryResult()); n > maxPayloadSize {
+		// The caller learns why its query failed; the worker, which field.
+		ch <- &workflowservice.RespondQueryTaskCompletedRequest{
+			CompletedType: enumspb.QUERY_RESULT_TYPE_FAILED,
+			ErrorMessage:  fmt.Sprintf("query result of %d bytes exceeds the payload size limit of %d bytes", n, maxPayloadSize),
+		}
+		return nil, payloadError("query_result", n)
 	}
 	ch <- req
 	return &workflowservice.RespondQueryTaskCompletedResponse{}, nil

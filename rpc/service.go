@@ -37,6 +37,10 @@ type Config struct {
 	// LongPollTimeout bounds a long poll when the client set no shorter
 	// deadline (default 60 s, below the SDK's 70 s).
 	LongPollTimeout time.Duration
+	// MinRetention is the shortest namespace retention RegisterNamespace and
+	// UpdateNamespace accept (default one day, as Temporal; tests of
+	// retention lower it).
+	MinRetention time.Duration
 }
 
 // Service implements workflowservice.WorkflowServiceServer and
@@ -53,10 +57,19 @@ type Service struct {
 	queues  *queue.Manager
 	timers  *timers.Service
 	notify  *notifier
+	sticky  *stickyRelease
+	workers *workerPolls
 	queries queryRegistry
-	fwd     *forwarder
-	ready   atomic.Bool
-	wg      sync.WaitGroup
+	// knownNamespaces caches namespaces seen to exist (see checkNamespace).
+	knownNamespaces sync.Map
+	updates         updateRegistry
+	fwd             *forwarder
+	ready           atomic.Bool
+	wg              sync.WaitGroup
+	// term is closed when the current leadership term's RunLeader ends;
+	// nil outside a term. Long polls served from this node's state end
+	// with it (see leaderTermEnd).
+	term atomic.Pointer[chan struct{}]
 }
 
 // New builds the service and installs itself as the FSM's hint receiver.
@@ -72,7 +85,8 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{
 		cfg: cfg, fsm: cfg.FSM, node: cfg.Node, log: cfg.Logger, clock: cfg.Clock,
-		queues: queue.NewManager(), notify: newNotifier(),
+		queues: queue.NewManager(), notify: newNotifier(), sticky: newStickyRelease(),
+		workers: newWorkerPolls(),
 	}
 	s.timers = timers.New(timers.Config{Clock: cfg.Clock, Fire: s.fireTimers, Logger: cfg.Logger})
 	s.fwd = newForwarder(s)
@@ -99,6 +113,9 @@ func (s *Service) Close() { s.fwd.close() }
 // timers from Pebble (after raftnode's Barrier), serves until ctx is done,
 // then drops them.
 func (s *Service) RunLeader(ctx context.Context) {
+	term := make(chan struct{})
+	s.term.Store(&term)
+	defer func() { s.term.Store(nil); close(term) }()
 	s.queues.Start(nil)
 	for _, t := range s.fsm.ScanTasks() {
 		s.queues.Add(taskOf(t.Key, t.Row))
@@ -107,6 +124,11 @@ func (s *Service) RunLeader(ctx context.Context) {
 	go func() {
 		defer close(done)
 		s.timers.Run(ctx, timerList(s.fsm.ScanTimers()))
+	}()
+	movesDone := make(chan struct{})
+	go func() {
+		defer close(movesDone)
+		s.runStickyMoves(ctx)
 	}()
 	tick := time.NewTicker(time.Millisecond)
 	for !s.timers.Active() && ctx.Err() == nil {
@@ -126,7 +148,10 @@ func (s *Service) RunLeader(ctx context.Context) {
 	<-ctx.Done()
 	s.ready.Store(false)
 	s.queues.Stop()
+	s.updates.dropAll()
 	<-done
+	<-movesDone
+	s.sticky.reset()
 }
 
 // registerSelf records this node's addresses in the member table if missing.
@@ -216,8 +241,13 @@ func (s *Service) apply(ctx context.Context, cmd *fsmpb.Command) (*fsm.Result, e
 // hints adapts the FSM's post-commit hints to the leader services.
 type hints struct{ s *Service }
 
-func (h hints) TaskAdded(key []byte, row *fsmpb.TaskRow) { h.s.queues.Add(taskOf(key, row)) }
-func (h hints) TaskRemoved(key []byte)                   { h.s.queues.Remove(key) }
+func (h hints) TaskAdded(key []byte, row *fsmpb.TaskRow) {
+	if h.s.sticky.offer(row) {
+		return // on a shut-down sticky queue: moved, never handed out
+	}
+	h.s.queues.Add(taskOf(key, row))
+}
+func (h hints) TaskRemoved(key []byte) { h.s.queues.Remove(key) }
 func (h hints) TimerAdded(key []byte, fireAt int64) {
 	h.s.timers.Add(timers.Timer{Key: key, FireAt: time.Unix(0, fireAt)})
 }

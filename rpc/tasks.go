@@ -39,10 +39,16 @@ type polled struct {
 }
 
 // pollTask waits for a task and records it started through raft. It returns
-// (nil, nil) when the long poll ends empty.
-func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, identity string) (*polled, error) {
+// (nil, nil) when the long poll ends empty, also when the polling worker
+// (workerKey) has shut down or does so while the poll waits.
+func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, identity, workerKey string) (*polled, error) {
 	pctx, cancel := s.longPollContext(ctx)
 	defer cancel()
+	pctx, done, live := s.workers.track(pctx, workerKey)
+	defer done()
+	if !live {
+		return nil, nil
+	}
 	for {
 		t, ok, err := s.queues.Poll(pctx, ns, tq, kind)
 		if errors.Is(err, queue.ErrNotActive) {
@@ -57,7 +63,10 @@ func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, 
 		if q, isQuery := t.Payload.(*queryTask); isQuery {
 			return &polled{query: q}, nil
 		}
-		res, err := s.propose(ctx, &fsmpb.Command{Op: &fsmpb.Command_RecordTaskStarted{RecordTaskStarted: &fsmpb.RecordTaskStarted{
+		// The task has left the queue: record it started even if the poll is
+		// cancelled meanwhile. A proposal abandoned before it reached raft
+		// would leave the task neither queued nor started.
+		res, err := s.propose(context.WithoutCancel(ctx), &fsmpb.Command{Op: &fsmpb.Command_RecordTaskStarted{RecordTaskStarted: &fsmpb.RecordTaskStarted{
 			TaskKey: t.Key, Identity: identity, PollRequestId: uuid.NewString(),
 		}}})
 		if err != nil {
@@ -82,7 +91,7 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservic
 	if err := checkID("task_queue.name", req.GetTaskQueue().GetName()); err != nil {
 		return nil, err
 	}
-	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindWorkflow, req.Identity)
+	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindWorkflow, req.Identity, req.WorkerInstanceKey)
 	if err != nil || res == nil {
 		return &workflowservice.PollWorkflowTaskQueueResponse{}, err
 	}
@@ -113,6 +122,7 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservic
 	if next > 0 {
 		resp.NextPageToken = encodePageToken(pageToken{RunID: tok.RunId, Next: next, UpTo: wt.StartedEventID})
 	}
+	resp.Messages = s.updateMessages(tok.Namespace, tok.WorkflowId, tok.RunId, wt.StartedEventID)
 	return resp, nil
 }
 
@@ -123,7 +133,7 @@ func (s *Service) PollActivityTaskQueue(ctx context.Context, req *workflowservic
 	if err := checkID("task_queue.name", req.GetTaskQueue().GetName()); err != nil {
 		return nil, err
 	}
-	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindActivity, req.Identity)
+	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindActivity, req.Identity, req.WorkerInstanceKey)
 	if err != nil || res == nil {
 		return &workflowservice.PollActivityTaskQueueResponse{}, err
 	}
@@ -174,6 +184,9 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 	if err != nil {
 		return nil, err
 	}
+	if cause, msg, bad := oversizedCommand(req.GetCommands()); bad {
+		return nil, s.failOversizedTask(ctx, tok, req, cause, msg)
+	}
 	var runIDs []string
 	for _, c := range req.GetCommands() {
 		switch c.GetCommandType() {
@@ -182,9 +195,15 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 			runIDs = append(runIDs, uuid.NewString())
 		}
 	}
-	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_CompleteWorkflowTask{CompleteWorkflowTask: &fsmpb.CompleteWorkflowTask{
+	res, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_CompleteWorkflowTask{CompleteWorkflowTask: &fsmpb.CompleteWorkflowTask{
 		Token: tok, Request: req, NewRunIds: runIDs,
-	}}}); err != nil {
+	}}})
+	if res != nil {
+		for _, u := range res.Updates {
+			s.updates.advance(tok.Namespace, tok.WorkflowId, tok.RunId, u)
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &workflowservice.RespondWorkflowTaskCompletedResponse{}, nil
@@ -227,7 +246,15 @@ func activityTarget(token []byte, ns, wfID, runID, activityID string) (*fsmpb.Ac
 
 func (s *Service) activityResult(ctx context.Context, r *fsmpb.ActivityResult, identity string) error {
 	r.Identity = identity
+	field, n := oversizedOutcome(r)
+	if field != "" {
+		// Over the payload limit: the activity fails (non-retryable) instead.
+		r.Outcome, r.LastHeartbeatDetails = &fsmpb.ActivityResult_Failed{Failed: sizeFailure(field, n)}, nil
+	}
 	_, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_ActivityResult{ActivityResult: r}})
+	if err == nil && field != "" {
+		err = payloadError(field, n)
+	}
 	return err
 }
 
@@ -301,6 +328,13 @@ func orEmpty(p *commonpb.Payloads) *commonpb.Payloads {
 }
 
 func (s *Service) heartbeat(ctx context.Context, r *fsmpb.ActivityResult, details *commonpb.Payloads, identity string) (bool, error) {
+	if n := proto.Size(details); n > maxPayloadSize {
+		r.Outcome = &fsmpb.ActivityResult_Failed{Failed: sizeFailure("details", n)}
+		if err := s.activityResult(ctx, r, identity); err != nil {
+			return false, err
+		}
+		return false, payloadError("details", n)
+	}
 	res, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_HeartbeatActivity{HeartbeatActivity: &fsmpb.HeartbeatActivity{
 		Namespace: r.Namespace, WorkflowId: r.WorkflowId, RunId: r.RunId, ScheduledEventId: r.ScheduledEventId,
 		Attempt: r.Attempt, ActivityId: r.ActivityId, Identity: identity, Details: details,

@@ -16,6 +16,7 @@ import (
 	v12 "go.temporal.io/api/failure/v1"
 	v15 "go.temporal.io/api/history/v1"
 	v13 "go.temporal.io/api/namespace/v1"
+	v16 "go.temporal.io/api/workflow/v1"
 	v1 "go.temporal.io/api/workflowservice/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -96,6 +97,9 @@ const (
 	TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT      TimerKind = 10
 	// The first workflow task of a run started with a backoff (retry, cron).
 	TimerKind_TIMER_KIND_WORKFLOW_BACKOFF TimerKind = 11
+	// A closed run's retention expired: delete its state, history and
+	// visibility record.
+	TimerKind_TIMER_KIND_RETENTION TimerKind = 20
 )
 
 // Enum value maps for TimerKind.
@@ -113,6 +117,7 @@ var (
 		9:  "TIMER_KIND_WORKFLOW_RUN_TIMEOUT",
 		10: "TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT",
 		11: "TIMER_KIND_WORKFLOW_BACKOFF",
+		20: "TIMER_KIND_RETENTION",
 	}
 	TimerKind_value = map[string]int32{
 		"TIMER_KIND_UNSPECIFIED":                     0,
@@ -127,6 +132,7 @@ var (
 		"TIMER_KIND_WORKFLOW_RUN_TIMEOUT":            9,
 		"TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT":      10,
 		"TIMER_KIND_WORKFLOW_BACKOFF":                11,
+		"TIMER_KIND_RETENTION":                       20,
 	}
 )
 
@@ -183,6 +189,9 @@ type Command struct {
 	//	*Command_Noop
 	//	*Command_SignalWithStart
 	//	*Command_RequestCancelWorkflow
+	//	*Command_AdmitUpdate
+	//	*Command_UpdateNamespace
+	//	*Command_DeleteWorkflow
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -383,6 +392,33 @@ func (x *Command) GetRequestCancelWorkflow() *RequestCancelWorkflow {
 	return nil
 }
 
+func (x *Command) GetAdmitUpdate() *AdmitUpdate {
+	if x != nil {
+		if x, ok := x.Op.(*Command_AdmitUpdate); ok {
+			return x.AdmitUpdate
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateNamespace() *UpdateNamespace {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateNamespace); ok {
+			return x.UpdateNamespace
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteWorkflow() *DeleteWorkflow {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteWorkflow); ok {
+			return x.DeleteWorkflow
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -451,6 +487,18 @@ type Command_RequestCancelWorkflow struct {
 	RequestCancelWorkflow *RequestCancelWorkflow `protobuf:"bytes,25,opt,name=request_cancel_workflow,json=requestCancelWorkflow,proto3,oneof"`
 }
 
+type Command_AdmitUpdate struct {
+	AdmitUpdate *AdmitUpdate `protobuf:"bytes,26,opt,name=admit_update,json=admitUpdate,proto3,oneof"`
+}
+
+type Command_UpdateNamespace struct {
+	UpdateNamespace *UpdateNamespace `protobuf:"bytes,50,opt,name=update_namespace,json=updateNamespace,proto3,oneof"`
+}
+
+type Command_DeleteWorkflow struct {
+	DeleteWorkflow *DeleteWorkflow `protobuf:"bytes,51,opt,name=delete_workflow,json=deleteWorkflow,proto3,oneof"`
+}
+
 func (*Command_StartWorkflow) isCommand_Op() {}
 
 func (*Command_SignalWorkflow) isCommand_Op() {}
@@ -482,6 +530,12 @@ func (*Command_Noop) isCommand_Op() {}
 func (*Command_SignalWithStart) isCommand_Op() {}
 
 func (*Command_RequestCancelWorkflow) isCommand_Op() {}
+
+func (*Command_AdmitUpdate) isCommand_Op() {}
+
+func (*Command_UpdateNamespace) isCommand_Op() {}
+
+func (*Command_DeleteWorkflow) isCommand_Op() {}
 
 type Noop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -669,6 +723,76 @@ func (x *SignalWithStart) GetRequest() *v1.SignalWithStartWorkflowExecutionReque
 	return nil
 }
 
+// AdmitUpdate makes sure a workflow task will carry a newly admitted update
+// (the update request itself lives in the leader's memory until accepted).
+type AdmitUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	WorkflowId    string                 `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId         string                 `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	UpdateId      string                 `protobuf:"bytes,4,opt,name=update_id,json=updateId,proto3" json:"update_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdmitUpdate) Reset() {
+	*x = AdmitUpdate{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdmitUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdmitUpdate) ProtoMessage() {}
+
+func (x *AdmitUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdmitUpdate.ProtoReflect.Descriptor instead.
+func (*AdmitUpdate) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AdmitUpdate) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *AdmitUpdate) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *AdmitUpdate) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *AdmitUpdate) GetUpdateId() string {
+	if x != nil {
+		return x.UpdateId
+	}
+	return ""
+}
+
 type RequestCancelWorkflow struct {
 	state         protoimpl.MessageState                    `protogen:"open.v1"`
 	Request       *v1.RequestCancelWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
@@ -678,7 +802,7 @@ type RequestCancelWorkflow struct {
 
 func (x *RequestCancelWorkflow) Reset() {
 	*x = RequestCancelWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +814,7 @@ func (x *RequestCancelWorkflow) String() string {
 func (*RequestCancelWorkflow) ProtoMessage() {}
 
 func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +827,7 @@ func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestCancelWorkflow.ProtoReflect.Descriptor instead.
 func (*RequestCancelWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RequestCancelWorkflow) GetRequest() *v1.RequestCancelWorkflowExecutionRequest {
@@ -722,7 +846,7 @@ type TerminateWorkflow struct {
 
 func (x *TerminateWorkflow) Reset() {
 	*x = TerminateWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +858,7 @@ func (x *TerminateWorkflow) String() string {
 func (*TerminateWorkflow) ProtoMessage() {}
 
 func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +871,7 @@ func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflow.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TerminateWorkflow) GetRequest() *v1.TerminateWorkflowExecutionRequest {
@@ -768,7 +892,7 @@ type ResetSticky struct {
 
 func (x *ResetSticky) Reset() {
 	*x = ResetSticky{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +904,7 @@ func (x *ResetSticky) String() string {
 func (*ResetSticky) ProtoMessage() {}
 
 func (x *ResetSticky) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +917,7 @@ func (x *ResetSticky) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetSticky.ProtoReflect.Descriptor instead.
 func (*ResetSticky) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResetSticky) GetNamespace() string {
@@ -830,7 +954,7 @@ type RecordTaskStarted struct {
 
 func (x *RecordTaskStarted) Reset() {
 	*x = RecordTaskStarted{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +966,7 @@ func (x *RecordTaskStarted) String() string {
 func (*RecordTaskStarted) ProtoMessage() {}
 
 func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +979,7 @@ func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTaskStarted.ProtoReflect.Descriptor instead.
 func (*RecordTaskStarted) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RecordTaskStarted) GetTaskKey() []byte {
@@ -892,7 +1016,7 @@ type CompleteWorkflowTask struct {
 
 func (x *CompleteWorkflowTask) Reset() {
 	*x = CompleteWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +1028,7 @@ func (x *CompleteWorkflowTask) String() string {
 func (*CompleteWorkflowTask) ProtoMessage() {}
 
 func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +1041,7 @@ func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteWorkflowTask.ProtoReflect.Descriptor instead.
 func (*CompleteWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CompleteWorkflowTask) GetToken() *TaskToken {
@@ -942,16 +1066,20 @@ func (x *CompleteWorkflowTask) GetNewRunIds() []string {
 }
 
 type FailWorkflowTask struct {
-	state         protoimpl.MessageState               `protogen:"open.v1"`
-	Token         *TaskToken                           `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Request       *v1.RespondWorkflowTaskFailedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState               `protogen:"open.v1"`
+	Token   *TaskToken                           `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Request *v1.RespondWorkflowTaskFailedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// terminate_reason, when set, also terminates the workflow with this
+	// reason after recording the failed task (Temporal's answer to a command
+	// whose payload exceeds the size limit).
+	TerminateReason string `protobuf:"bytes,10,opt,name=terminate_reason,json=terminateReason,proto3" json:"terminate_reason,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *FailWorkflowTask) Reset() {
 	*x = FailWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1091,7 @@ func (x *FailWorkflowTask) String() string {
 func (*FailWorkflowTask) ProtoMessage() {}
 
 func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1104,7 @@ func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailWorkflowTask.ProtoReflect.Descriptor instead.
 func (*FailWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FailWorkflowTask) GetToken() *TaskToken {
@@ -991,6 +1119,129 @@ func (x *FailWorkflowTask) GetRequest() *v1.RespondWorkflowTaskFailedRequest {
 		return x.Request
 	}
 	return nil
+}
+
+func (x *FailWorkflowTask) GetTerminateReason() string {
+	if x != nil {
+		return x.TerminateReason
+	}
+	return ""
+}
+
+// UpdateNamespace changes a namespace's description, owner, data, state or
+// retention (fields left unset are kept).
+type UpdateNamespace struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Request       *v1.UpdateNamespaceRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateNamespace) Reset() {
+	*x = UpdateNamespace{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateNamespace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateNamespace) ProtoMessage() {}
+
+func (x *UpdateNamespace) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateNamespace.ProtoReflect.Descriptor instead.
+func (*UpdateNamespace) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateNamespace) GetRequest() *v1.UpdateNamespaceRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// DeleteWorkflow deletes one run (run_id "" = the current run): a running
+// run is terminated first; then its state, history and visibility record go.
+type DeleteWorkflow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	WorkflowId    string                 `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId         string                 `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Identity      string                 `protobuf:"bytes,4,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWorkflow) Reset() {
+	*x = DeleteWorkflow{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWorkflow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWorkflow) ProtoMessage() {}
+
+func (x *DeleteWorkflow) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWorkflow.ProtoReflect.Descriptor instead.
+func (*DeleteWorkflow) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeleteWorkflow) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteWorkflow) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *DeleteWorkflow) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *DeleteWorkflow) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
 }
 
 // ActivityResult closes one activity attempt. The activity is named either by
@@ -1018,7 +1269,7 @@ type ActivityResult struct {
 
 func (x *ActivityResult) Reset() {
 	*x = ActivityResult{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1281,7 @@ func (x *ActivityResult) String() string {
 func (*ActivityResult) ProtoMessage() {}
 
 func (x *ActivityResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1294,7 @@ func (x *ActivityResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityResult.ProtoReflect.Descriptor instead.
 func (*ActivityResult) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ActivityResult) GetNamespace() string {
@@ -1174,7 +1425,7 @@ type HeartbeatActivity struct {
 
 func (x *HeartbeatActivity) Reset() {
 	*x = HeartbeatActivity{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1437,7 @@ func (x *HeartbeatActivity) String() string {
 func (*HeartbeatActivity) ProtoMessage() {}
 
 func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1450,7 @@ func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatActivity.ProtoReflect.Descriptor instead.
 func (*HeartbeatActivity) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HeartbeatActivity) GetNamespace() string {
@@ -1268,7 +1519,7 @@ type FireTimers struct {
 
 func (x *FireTimers) Reset() {
 	*x = FireTimers{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1531,7 @@ func (x *FireTimers) String() string {
 func (*FireTimers) ProtoMessage() {}
 
 func (x *FireTimers) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1544,7 @@ func (x *FireTimers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FireTimers.ProtoReflect.Descriptor instead.
 func (*FireTimers) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FireTimers) GetKeys() [][]byte {
@@ -1313,7 +1564,7 @@ type RegisterNamespace struct {
 
 func (x *RegisterNamespace) Reset() {
 	*x = RegisterNamespace{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1576,7 @@ func (x *RegisterNamespace) String() string {
 func (*RegisterNamespace) ProtoMessage() {}
 
 func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1589,7 @@ func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNamespace.ProtoReflect.Descriptor instead.
 func (*RegisterNamespace) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RegisterNamespace) GetNamespaceId() string {
@@ -1364,7 +1615,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1627,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1640,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SetNode) GetNode() *NodeInfo {
@@ -1408,7 +1659,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1671,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1684,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RemoveNode) GetId() string {
@@ -1455,7 +1706,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1467,7 +1718,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1480,7 +1731,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *NodeInfo) GetId() string {
@@ -1521,7 +1772,7 @@ type NamespaceRecord struct {
 
 func (x *NamespaceRecord) Reset() {
 	*x = NamespaceRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1784,7 @@ func (x *NamespaceRecord) String() string {
 func (*NamespaceRecord) ProtoMessage() {}
 
 func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1797,7 @@ func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceRecord.ProtoReflect.Descriptor instead.
 func (*NamespaceRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *NamespaceRecord) GetInfo() *v13.NamespaceInfo {
@@ -1580,7 +1831,7 @@ type TaskToken struct {
 
 func (x *TaskToken) Reset() {
 	*x = TaskToken{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1592,7 +1843,7 @@ func (x *TaskToken) String() string {
 func (*TaskToken) ProtoMessage() {}
 
 func (x *TaskToken) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1605,7 +1856,7 @@ func (x *TaskToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskToken.ProtoReflect.Descriptor instead.
 func (*TaskToken) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TaskToken) GetNamespace() string {
@@ -1681,7 +1932,7 @@ type TaskRow struct {
 
 func (x *TaskRow) Reset() {
 	*x = TaskRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1944,7 @@ func (x *TaskRow) String() string {
 func (*TaskRow) ProtoMessage() {}
 
 func (x *TaskRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1957,7 @@ func (x *TaskRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRow.ProtoReflect.Descriptor instead.
 func (*TaskRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TaskRow) GetNamespace() string {
@@ -1784,7 +2035,7 @@ type TimerRow struct {
 
 func (x *TimerRow) Reset() {
 	*x = TimerRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +2047,7 @@ func (x *TimerRow) String() string {
 func (*TimerRow) ProtoMessage() {}
 
 func (x *TimerRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +2060,7 @@ func (x *TimerRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimerRow.ProtoReflect.Descriptor instead.
 func (*TimerRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TimerRow) GetKind() TimerKind {
@@ -1880,7 +2131,7 @@ type CurrentRun struct {
 
 func (x *CurrentRun) Reset() {
 	*x = CurrentRun{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +2143,7 @@ func (x *CurrentRun) String() string {
 func (*CurrentRun) ProtoMessage() {}
 
 func (x *CurrentRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2156,7 @@ func (x *CurrentRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CurrentRun.ProtoReflect.Descriptor instead.
 func (*CurrentRun) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CurrentRun) GetRunId() string {
@@ -1948,7 +2199,7 @@ type WorkflowTaskInfo struct {
 
 func (x *WorkflowTaskInfo) Reset() {
 	*x = WorkflowTaskInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2211,7 @@ func (x *WorkflowTaskInfo) String() string {
 func (*WorkflowTaskInfo) ProtoMessage() {}
 
 func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2224,7 @@ func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowTaskInfo.ProtoReflect.Descriptor instead.
 func (*WorkflowTaskInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WorkflowTaskInfo) GetScheduledEventId() int64 {
@@ -2088,7 +2339,7 @@ type ActivityInfo struct {
 
 func (x *ActivityInfo) Reset() {
 	*x = ActivityInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2351,7 @@ func (x *ActivityInfo) String() string {
 func (*ActivityInfo) ProtoMessage() {}
 
 func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2364,7 @@ func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityInfo.ProtoReflect.Descriptor instead.
 func (*ActivityInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ActivityInfo) GetScheduledEventId() int64 {
@@ -2310,7 +2561,7 @@ type UserTimerInfo struct {
 
 func (x *UserTimerInfo) Reset() {
 	*x = UserTimerInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2573,7 @@ func (x *UserTimerInfo) String() string {
 func (*UserTimerInfo) ProtoMessage() {}
 
 func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2586,7 @@ func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserTimerInfo.ProtoReflect.Descriptor instead.
 func (*UserTimerInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UserTimerInfo) GetTimerId() string {
@@ -2411,13 +2662,25 @@ type WorkflowState struct {
 	// first_workflow_task_backoff > 0: the first workflow task waits for a timer.
 	FirstWorkflowTaskBackoff int64  `protobuf:"varint,37,opt,name=first_workflow_task_backoff,json=firstWorkflowTaskBackoff,proto3" json:"first_workflow_task_backoff,omitempty"`
 	ContinuedRunId           string `protobuf:"bytes,38,opt,name=continued_run_id,json=continuedRunId,proto3" json:"continued_run_id,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// updates accepted by the workflow, by update id.
+	Updates map[string]*UpdateInfo `protobuf:"bytes,39,rep,name=updates,proto3" json:"updates,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// update_requested: an update arrived while a workflow task ran; the next
+	// workflow task must be scheduled even if nothing else happened.
+	UpdateRequested bool `protobuf:"varint,40,opt,name=update_requested,json=updateRequested,proto3" json:"update_requested,omitempty"`
+	// retention_timer_key is the closed run's TIMER_KIND_RETENTION row.
+	RetentionTimerKey []byte `protobuf:"bytes,60,opt,name=retention_timer_key,json=retentionTimerKey,proto3" json:"retention_timer_key,omitempty"`
+	// signal_count counts the signals the run received (a limit applies).
+	SignalCount int64 `protobuf:"varint,61,opt,name=signal_count,json=signalCount,proto3" json:"signal_count,omitempty"`
+	// start_delay: first_workflow_task_backoff is a start delay, which a
+	// signal ends early (a cron or retry backoff is not ended by signals).
+	StartDelay    bool `protobuf:"varint,62,opt,name=start_delay,json=startDelay,proto3" json:"start_delay,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WorkflowState) Reset() {
 	*x = WorkflowState{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2429,7 +2692,7 @@ func (x *WorkflowState) String() string {
 func (*WorkflowState) ProtoMessage() {}
 
 func (x *WorkflowState) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2442,7 +2705,7 @@ func (x *WorkflowState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowState.ProtoReflect.Descriptor instead.
 func (*WorkflowState) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WorkflowState) GetNamespace() string {
@@ -2711,6 +2974,147 @@ func (x *WorkflowState) GetContinuedRunId() string {
 	return ""
 }
 
+func (x *WorkflowState) GetUpdates() map[string]*UpdateInfo {
+	if x != nil {
+		return x.Updates
+	}
+	return nil
+}
+
+func (x *WorkflowState) GetUpdateRequested() bool {
+	if x != nil {
+		return x.UpdateRequested
+	}
+	return false
+}
+
+func (x *WorkflowState) GetRetentionTimerKey() []byte {
+	if x != nil {
+		return x.RetentionTimerKey
+	}
+	return nil
+}
+
+func (x *WorkflowState) GetSignalCount() int64 {
+	if x != nil {
+		return x.SignalCount
+	}
+	return 0
+}
+
+func (x *WorkflowState) GetStartDelay() bool {
+	if x != nil {
+		return x.StartDelay
+	}
+	return false
+}
+
+// VisibilityRecord is one run's row in the visibility index: what
+// ListWorkflowExecutions returns and its queries filter on.
+type VisibilityRecord struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Info          *v16.WorkflowExecutionInfo `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VisibilityRecord) Reset() {
+	*x = VisibilityRecord{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VisibilityRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VisibilityRecord) ProtoMessage() {}
+
+func (x *VisibilityRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VisibilityRecord.ProtoReflect.Descriptor instead.
+func (*VisibilityRecord) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *VisibilityRecord) GetInfo() *v16.WorkflowExecutionInfo {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+type UpdateInfo struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	UpdateId         string                 `protobuf:"bytes,1,opt,name=update_id,json=updateId,proto3" json:"update_id,omitempty"`
+	AcceptedEventId  int64                  `protobuf:"varint,2,opt,name=accepted_event_id,json=acceptedEventId,proto3" json:"accepted_event_id,omitempty"`
+	CompletedEventId int64                  `protobuf:"varint,3,opt,name=completed_event_id,json=completedEventId,proto3" json:"completed_event_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *UpdateInfo) Reset() {
+	*x = UpdateInfo{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateInfo) ProtoMessage() {}
+
+func (x *UpdateInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateInfo.ProtoReflect.Descriptor instead.
+func (*UpdateInfo) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *UpdateInfo) GetUpdateId() string {
+	if x != nil {
+		return x.UpdateId
+	}
+	return ""
+}
+
+func (x *UpdateInfo) GetAcceptedEventId() int64 {
+	if x != nil {
+		return x.AcceptedEventId
+	}
+	return 0
+}
+
+func (x *UpdateInfo) GetCompletedEventId() int64 {
+	if x != nil {
+		return x.CompletedEventId
+	}
+	return 0
+}
+
 type ParentInfo struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Namespace        string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
@@ -2723,7 +3127,7 @@ type ParentInfo struct {
 
 func (x *ParentInfo) Reset() {
 	*x = ParentInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2735,7 +3139,7 @@ func (x *ParentInfo) String() string {
 func (*ParentInfo) ProtoMessage() {}
 
 func (x *ParentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2748,7 +3152,7 @@ func (x *ParentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParentInfo.ProtoReflect.Descriptor instead.
 func (*ParentInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ParentInfo) GetNamespace() string {
@@ -2794,7 +3198,7 @@ type ChildInfo struct {
 
 func (x *ChildInfo) Reset() {
 	*x = ChildInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +3210,7 @@ func (x *ChildInfo) String() string {
 func (*ChildInfo) ProtoMessage() {}
 
 func (x *ChildInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +3223,7 @@ func (x *ChildInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildInfo.ProtoReflect.Descriptor instead.
 func (*ChildInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ChildInfo) GetInitiatedEventId() int64 {
@@ -2875,8 +3279,7 @@ var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a$temporal/api/common/v1/message.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\x90\n" +
-	"\n" +
+	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a$temporal/api/common/v1/message.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a&temporal/api/workflow/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\xee\v\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -2900,7 +3303,10 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"removeNode\x12+\n" +
 	"\x04noop\x18\x17 \x01(\v2\x15.raftflow.fsm.v1.NoopH\x00R\x04noop\x12N\n" +
 	"\x11signal_with_start\x18\x18 \x01(\v2 .raftflow.fsm.v1.SignalWithStartH\x00R\x0fsignalWithStart\x12`\n" +
-	"\x17request_cancel_workflow\x18\x19 \x01(\v2&.raftflow.fsm.v1.RequestCancelWorkflowH\x00R\x15requestCancelWorkflowB\x04\n" +
+	"\x17request_cancel_workflow\x18\x19 \x01(\v2&.raftflow.fsm.v1.RequestCancelWorkflowH\x00R\x15requestCancelWorkflow\x12A\n" +
+	"\fadmit_update\x18\x1a \x01(\v2\x1c.raftflow.fsm.v1.AdmitUpdateH\x00R\vadmitUpdate\x12M\n" +
+	"\x10update_namespace\x182 \x01(\v2 .raftflow.fsm.v1.UpdateNamespaceH\x00R\x0fupdateNamespace\x12J\n" +
+	"\x0fdelete_workflow\x183 \x01(\v2\x1f.raftflow.fsm.v1.DeleteWorkflowH\x00R\x0edeleteWorkflowB\x04\n" +
 	"\x02op\"\x06\n" +
 	"\x04Noop\"\x80\x01\n" +
 	"\rStartWorkflow\x12\x15\n" +
@@ -2910,7 +3316,13 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\arequest\x18\x01 \x01(\v2?.temporal.api.workflowservice.v1.SignalWorkflowExecutionRequestR\arequest\"\x8c\x01\n" +
 	"\x0fSignalWithStart\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12b\n" +
-	"\arequest\x18\x02 \x01(\v2H.temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequestR\arequest\"y\n" +
+	"\arequest\x18\x02 \x01(\v2H.temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequestR\arequest\"\x80\x01\n" +
+	"\vAdmitUpdate\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
+	"\vworkflow_id\x18\x02 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1b\n" +
+	"\tupdate_id\x18\x04 \x01(\tR\bupdateId\"y\n" +
 	"\x15RequestCancelWorkflow\x12`\n" +
 	"\arequest\x18\x01 \x01(\v2F.temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequestR\arequest\"q\n" +
 	"\x11TerminateWorkflow\x12\\\n" +
@@ -2927,10 +3339,20 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x14CompleteWorkflowTask\x120\n" +
 	"\x05token\x18\x01 \x01(\v2\x1a.raftflow.fsm.v1.TaskTokenR\x05token\x12^\n" +
 	"\arequest\x18\x02 \x01(\v2D.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequestR\arequest\x12\x1e\n" +
-	"\vnew_run_ids\x18\x03 \x03(\tR\tnewRunIds\"\xa1\x01\n" +
+	"\vnew_run_ids\x18\x03 \x03(\tR\tnewRunIds\"\xcc\x01\n" +
 	"\x10FailWorkflowTask\x120\n" +
 	"\x05token\x18\x01 \x01(\v2\x1a.raftflow.fsm.v1.TaskTokenR\x05token\x12[\n" +
-	"\arequest\x18\x02 \x01(\v2A.temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequestR\arequest\"\x8c\x04\n" +
+	"\arequest\x18\x02 \x01(\v2A.temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequestR\arequest\x12)\n" +
+	"\x10terminate_reason\x18\n" +
+	" \x01(\tR\x0fterminateReason\"d\n" +
+	"\x0fUpdateNamespace\x12Q\n" +
+	"\arequest\x18\x01 \x01(\v27.temporal.api.workflowservice.v1.UpdateNamespaceRequestR\arequest\"\x82\x01\n" +
+	"\x0eDeleteWorkflow\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
+	"\vworkflow_id\x18\x02 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1a\n" +
+	"\bidentity\x18\x04 \x01(\tR\bidentity\"\x8c\x04\n" +
 	"\x0eActivityResult\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -3065,7 +3487,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\btimer_id\x18\x01 \x01(\tR\atimerId\x12(\n" +
 	"\x10started_event_id\x18\x02 \x01(\x03R\x0estartedEventId\x12\x17\n" +
 	"\afire_at\x18\x03 \x01(\x03R\x06fireAt\x12\x1b\n" +
-	"\ttimer_key\x18\x04 \x01(\fR\btimerKey\"\xea\x10\n" +
+	"\ttimer_key\x18\x04 \x01(\fR\btimerKey\"\xa9\x13\n" +
 	"\rWorkflowState\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -3114,7 +3536,13 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\rcron_schedule\x18# \x01(\tR\fcronSchedule\x121\n" +
 	"\x14execution_expiration\x18$ \x01(\x03R\x13executionExpiration\x12=\n" +
 	"\x1bfirst_workflow_task_backoff\x18% \x01(\x03R\x18firstWorkflowTaskBackoff\x12(\n" +
-	"\x10continued_run_id\x18& \x01(\tR\x0econtinuedRunId\x1a\\\n" +
+	"\x10continued_run_id\x18& \x01(\tR\x0econtinuedRunId\x12E\n" +
+	"\aupdates\x18' \x03(\v2+.raftflow.fsm.v1.WorkflowState.UpdatesEntryR\aupdates\x12)\n" +
+	"\x10update_requested\x18( \x01(\bR\x0fupdateRequested\x12.\n" +
+	"\x13retention_timer_key\x18< \x01(\fR\x11retentionTimerKey\x12!\n" +
+	"\fsignal_count\x18= \x01(\x03R\vsignalCount\x12\x1f\n" +
+	"\vstart_delay\x18> \x01(\bR\n" +
+	"startDelay\x1a\\\n" +
 	"\x0fActivitiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x123\n" +
 	"\x05value\x18\x02 \x01(\v2\x1d.raftflow.fsm.v1.ActivityInfoR\x05value:\x028\x01\x1aY\n" +
@@ -3123,7 +3551,17 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x1e.raftflow.fsm.v1.UserTimerInfoR\x05value:\x028\x01\x1aW\n" +
 	"\rChildrenEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x120\n" +
-	"\x05value\x18\x02 \x01(\v2\x1a.raftflow.fsm.v1.ChildInfoR\x05value:\x028\x01\"\x90\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.raftflow.fsm.v1.ChildInfoR\x05value:\x028\x01\x1aW\n" +
+	"\fUpdatesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.raftflow.fsm.v1.UpdateInfoR\x05value:\x028\x01\"W\n" +
+	"\x10VisibilityRecord\x12C\n" +
+	"\x04info\x18\x01 \x01(\v2/.temporal.api.workflow.v1.WorkflowExecutionInfoR\x04info\"\x83\x01\n" +
+	"\n" +
+	"UpdateInfo\x12\x1b\n" +
+	"\tupdate_id\x18\x01 \x01(\tR\bupdateId\x12*\n" +
+	"\x11accepted_event_id\x18\x02 \x01(\x03R\x0facceptedEventId\x12,\n" +
+	"\x12completed_event_id\x18\x03 \x01(\x03R\x10completedEventId\"\x90\x01\n" +
 	"\n" +
 	"ParentInfo\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
@@ -3143,7 +3581,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\bTaskKind\x12\x19\n" +
 	"\x15TASK_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12TASK_KIND_WORKFLOW\x10\x01\x12\x16\n" +
-	"\x12TASK_KIND_ACTIVITY\x10\x02*\xca\x03\n" +
+	"\x12TASK_KIND_ACTIVITY\x10\x02*\xe4\x03\n" +
 	"\tTimerKind\x12\x1a\n" +
 	"\x16TIMER_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fTIMER_KIND_USER\x10\x01\x12)\n" +
@@ -3157,7 +3595,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x1fTIMER_KIND_WORKFLOW_RUN_TIMEOUT\x10\t\x12)\n" +
 	"%TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT\x10\n" +
 	"\x12\x1f\n" +
-	"\x1bTIMER_KIND_WORKFLOW_BACKOFF\x10\vB,Z*github.com/raftflow/engine/fsm/fsmpb;fsmpbb\x06proto3"
+	"\x1bTIMER_KIND_WORKFLOW_BACKOFF\x10\v\x12\x18\n" +
+	"\x14TIMER_KIND_RETENTION\x10\x14B,Z*github.com/raftflow/engine/fsm/fsmpb;fsmpbb\x06proto3"
 
 var (
 	file_fsm_fsmpb_fsm_proto_rawDescOnce sync.Once
@@ -3172,7 +3611,7 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_fsmpb_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(TaskKind)(0),                             // 0: raftflow.fsm.v1.TaskKind
 	(TimerKind)(0),                            // 1: raftflow.fsm.v1.TimerKind
@@ -3181,121 +3620,136 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*StartWorkflow)(nil),                     // 4: raftflow.fsm.v1.StartWorkflow
 	(*SignalWorkflow)(nil),                    // 5: raftflow.fsm.v1.SignalWorkflow
 	(*SignalWithStart)(nil),                   // 6: raftflow.fsm.v1.SignalWithStart
-	(*RequestCancelWorkflow)(nil),             // 7: raftflow.fsm.v1.RequestCancelWorkflow
-	(*TerminateWorkflow)(nil),                 // 8: raftflow.fsm.v1.TerminateWorkflow
-	(*ResetSticky)(nil),                       // 9: raftflow.fsm.v1.ResetSticky
-	(*RecordTaskStarted)(nil),                 // 10: raftflow.fsm.v1.RecordTaskStarted
-	(*CompleteWorkflowTask)(nil),              // 11: raftflow.fsm.v1.CompleteWorkflowTask
-	(*FailWorkflowTask)(nil),                  // 12: raftflow.fsm.v1.FailWorkflowTask
-	(*ActivityResult)(nil),                    // 13: raftflow.fsm.v1.ActivityResult
-	(*HeartbeatActivity)(nil),                 // 14: raftflow.fsm.v1.HeartbeatActivity
-	(*FireTimers)(nil),                        // 15: raftflow.fsm.v1.FireTimers
-	(*RegisterNamespace)(nil),                 // 16: raftflow.fsm.v1.RegisterNamespace
-	(*SetNode)(nil),                           // 17: raftflow.fsm.v1.SetNode
-	(*RemoveNode)(nil),                        // 18: raftflow.fsm.v1.RemoveNode
-	(*NodeInfo)(nil),                          // 19: raftflow.fsm.v1.NodeInfo
-	(*NamespaceRecord)(nil),                   // 20: raftflow.fsm.v1.NamespaceRecord
-	(*TaskToken)(nil),                         // 21: raftflow.fsm.v1.TaskToken
-	(*TaskRow)(nil),                           // 22: raftflow.fsm.v1.TaskRow
-	(*TimerRow)(nil),                          // 23: raftflow.fsm.v1.TimerRow
-	(*CurrentRun)(nil),                        // 24: raftflow.fsm.v1.CurrentRun
-	(*WorkflowTaskInfo)(nil),                  // 25: raftflow.fsm.v1.WorkflowTaskInfo
-	(*ActivityInfo)(nil),                      // 26: raftflow.fsm.v1.ActivityInfo
-	(*UserTimerInfo)(nil),                     // 27: raftflow.fsm.v1.UserTimerInfo
-	(*WorkflowState)(nil),                     // 28: raftflow.fsm.v1.WorkflowState
-	(*ParentInfo)(nil),                        // 29: raftflow.fsm.v1.ParentInfo
-	(*ChildInfo)(nil),                         // 30: raftflow.fsm.v1.ChildInfo
-	nil,                                       // 31: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	nil,                                       // 32: raftflow.fsm.v1.WorkflowState.TimersEntry
-	nil,                                       // 33: raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	(*v1.StartWorkflowExecutionRequest)(nil),  // 34: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	(*v1.SignalWorkflowExecutionRequest)(nil), // 35: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	(*v1.SignalWithStartWorkflowExecutionRequest)(nil), // 36: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
-	(*v1.RequestCancelWorkflowExecutionRequest)(nil),   // 37: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	(*v1.TerminateWorkflowExecutionRequest)(nil),       // 38: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	(*v1.RespondWorkflowTaskCompletedRequest)(nil),     // 39: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	(*v1.RespondWorkflowTaskFailedRequest)(nil),        // 40: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	(*v11.Payloads)(nil),                               // 41: temporal.api.common.v1.Payloads
-	(*v12.Failure)(nil),                                // 42: temporal.api.failure.v1.Failure
-	(*v1.RegisterNamespaceRequest)(nil),                // 43: temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	(*v13.NamespaceInfo)(nil),                          // 44: temporal.api.namespace.v1.NamespaceInfo
-	(*v13.NamespaceConfig)(nil),                        // 45: temporal.api.namespace.v1.NamespaceConfig
-	(v14.WorkflowExecutionStatus)(0),                   // 46: temporal.api.enums.v1.WorkflowExecutionStatus
-	(*v11.ActivityType)(nil),                           // 47: temporal.api.common.v1.ActivityType
-	(*v11.Header)(nil),                                 // 48: temporal.api.common.v1.Header
-	(*v11.RetryPolicy)(nil),                            // 49: temporal.api.common.v1.RetryPolicy
-	(*v11.WorkflowType)(nil),                           // 50: temporal.api.common.v1.WorkflowType
-	(*v15.HistoryEvent)(nil),                           // 51: temporal.api.history.v1.HistoryEvent
-	(*v11.Memo)(nil),                                   // 52: temporal.api.common.v1.Memo
-	(*v11.SearchAttributes)(nil),                       // 53: temporal.api.common.v1.SearchAttributes
-	(v14.ParentClosePolicy)(0),                         // 54: temporal.api.enums.v1.ParentClosePolicy
+	(*AdmitUpdate)(nil),                       // 7: raftflow.fsm.v1.AdmitUpdate
+	(*RequestCancelWorkflow)(nil),             // 8: raftflow.fsm.v1.RequestCancelWorkflow
+	(*TerminateWorkflow)(nil),                 // 9: raftflow.fsm.v1.TerminateWorkflow
+	(*ResetSticky)(nil),                       // 10: raftflow.fsm.v1.ResetSticky
+	(*RecordTaskStarted)(nil),                 // 11: raftflow.fsm.v1.RecordTaskStarted
+	(*CompleteWorkflowTask)(nil),              // 12: raftflow.fsm.v1.CompleteWorkflowTask
+	(*FailWorkflowTask)(nil),                  // 13: raftflow.fsm.v1.FailWorkflowTask
+	(*UpdateNamespace)(nil),                   // 14: raftflow.fsm.v1.UpdateNamespace
+	(*DeleteWorkflow)(nil),                    // 15: raftflow.fsm.v1.DeleteWorkflow
+	(*ActivityResult)(nil),                    // 16: raftflow.fsm.v1.ActivityResult
+	(*HeartbeatActivity)(nil),                 // 17: raftflow.fsm.v1.HeartbeatActivity
+	(*FireTimers)(nil),                        // 18: raftflow.fsm.v1.FireTimers
+	(*RegisterNamespace)(nil),                 // 19: raftflow.fsm.v1.RegisterNamespace
+	(*SetNode)(nil),                           // 20: raftflow.fsm.v1.SetNode
+	(*RemoveNode)(nil),                        // 21: raftflow.fsm.v1.RemoveNode
+	(*NodeInfo)(nil),                          // 22: raftflow.fsm.v1.NodeInfo
+	(*NamespaceRecord)(nil),                   // 23: raftflow.fsm.v1.NamespaceRecord
+	(*TaskToken)(nil),                         // 24: raftflow.fsm.v1.TaskToken
+	(*TaskRow)(nil),                           // 25: raftflow.fsm.v1.TaskRow
+	(*TimerRow)(nil),                          // 26: raftflow.fsm.v1.TimerRow
+	(*CurrentRun)(nil),                        // 27: raftflow.fsm.v1.CurrentRun
+	(*WorkflowTaskInfo)(nil),                  // 28: raftflow.fsm.v1.WorkflowTaskInfo
+	(*ActivityInfo)(nil),                      // 29: raftflow.fsm.v1.ActivityInfo
+	(*UserTimerInfo)(nil),                     // 30: raftflow.fsm.v1.UserTimerInfo
+	(*WorkflowState)(nil),                     // 31: raftflow.fsm.v1.WorkflowState
+	(*VisibilityRecord)(nil),                  // 32: raftflow.fsm.v1.VisibilityRecord
+	(*UpdateInfo)(nil),                        // 33: raftflow.fsm.v1.UpdateInfo
+	(*ParentInfo)(nil),                        // 34: raftflow.fsm.v1.ParentInfo
+	(*ChildInfo)(nil),                         // 35: raftflow.fsm.v1.ChildInfo
+	nil,                                       // 36: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	nil,                                       // 37: raftflow.fsm.v1.WorkflowState.TimersEntry
+	nil,                                       // 38: raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	nil,                                       // 39: raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	(*v1.StartWorkflowExecutionRequest)(nil),  // 40: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	(*v1.SignalWorkflowExecutionRequest)(nil), // 41: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	(*v1.SignalWithStartWorkflowExecutionRequest)(nil), // 42: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	(*v1.RequestCancelWorkflowExecutionRequest)(nil),   // 43: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	(*v1.TerminateWorkflowExecutionRequest)(nil),       // 44: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	(*v1.RespondWorkflowTaskCompletedRequest)(nil),     // 45: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	(*v1.RespondWorkflowTaskFailedRequest)(nil),        // 46: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	(*v1.UpdateNamespaceRequest)(nil),                  // 47: temporal.api.workflowservice.v1.UpdateNamespaceRequest
+	(*v11.Payloads)(nil),                               // 48: temporal.api.common.v1.Payloads
+	(*v12.Failure)(nil),                                // 49: temporal.api.failure.v1.Failure
+	(*v1.RegisterNamespaceRequest)(nil),                // 50: temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	(*v13.NamespaceInfo)(nil),                          // 51: temporal.api.namespace.v1.NamespaceInfo
+	(*v13.NamespaceConfig)(nil),                        // 52: temporal.api.namespace.v1.NamespaceConfig
+	(v14.WorkflowExecutionStatus)(0),                   // 53: temporal.api.enums.v1.WorkflowExecutionStatus
+	(*v11.ActivityType)(nil),                           // 54: temporal.api.common.v1.ActivityType
+	(*v11.Header)(nil),                                 // 55: temporal.api.common.v1.Header
+	(*v11.RetryPolicy)(nil),                            // 56: temporal.api.common.v1.RetryPolicy
+	(*v11.WorkflowType)(nil),                           // 57: temporal.api.common.v1.WorkflowType
+	(*v15.HistoryEvent)(nil),                           // 58: temporal.api.history.v1.HistoryEvent
+	(*v11.Memo)(nil),                                   // 59: temporal.api.common.v1.Memo
+	(*v11.SearchAttributes)(nil),                       // 60: temporal.api.common.v1.SearchAttributes
+	(*v16.WorkflowExecutionInfo)(nil),                  // 61: temporal.api.workflow.v1.WorkflowExecutionInfo
+	(v14.ParentClosePolicy)(0),                         // 62: temporal.api.enums.v1.ParentClosePolicy
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	4,  // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
 	5,  // 1: raftflow.fsm.v1.Command.signal_workflow:type_name -> raftflow.fsm.v1.SignalWorkflow
-	8,  // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
-	10, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
-	11, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
-	12, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
-	13, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
-	14, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
-	15, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
-	16, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
-	9,  // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
-	17, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
-	18, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
+	9,  // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
+	11, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
+	12, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
+	13, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
+	16, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
+	17, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
+	18, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
+	19, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
+	10, // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
+	20, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
+	21, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
 	3,  // 13: raftflow.fsm.v1.Command.noop:type_name -> raftflow.fsm.v1.Noop
 	6,  // 14: raftflow.fsm.v1.Command.signal_with_start:type_name -> raftflow.fsm.v1.SignalWithStart
-	7,  // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
-	34, // 16: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	35, // 17: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	36, // 18: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
-	37, // 19: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	38, // 20: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	21, // 21: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	39, // 22: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	21, // 23: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	40, // 24: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	41, // 25: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
-	42, // 26: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
-	41, // 27: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
-	41, // 28: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	41, // 29: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
-	43, // 30: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	19, // 31: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
-	44, // 32: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
-	45, // 33: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
-	0,  // 34: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
-	0,  // 35: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
-	1,  // 36: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
-	46, // 37: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	47, // 38: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
-	48, // 39: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
-	41, // 40: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
-	49, // 41: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	41, // 42: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	42, // 43: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
-	50, // 44: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	46, // 45: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	25, // 46: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
-	31, // 47: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	32, // 48: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
-	51, // 49: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
-	52, // 50: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
-	53, // 51: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
-	29, // 52: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
-	33, // 53: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	49, // 54: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	50, // 55: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	54, // 56: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
-	26, // 57: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
-	27, // 58: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
-	30, // 59: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
-	60, // [60:60] is the sub-list for method output_type
-	60, // [60:60] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	8,  // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
+	7,  // 16: raftflow.fsm.v1.Command.admit_update:type_name -> raftflow.fsm.v1.AdmitUpdate
+	14, // 17: raftflow.fsm.v1.Command.update_namespace:type_name -> raftflow.fsm.v1.UpdateNamespace
+	15, // 18: raftflow.fsm.v1.Command.delete_workflow:type_name -> raftflow.fsm.v1.DeleteWorkflow
+	40, // 19: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	41, // 20: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	42, // 21: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	43, // 22: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	44, // 23: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	24, // 24: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	45, // 25: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	24, // 26: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	46, // 27: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	47, // 28: raftflow.fsm.v1.UpdateNamespace.request:type_name -> temporal.api.workflowservice.v1.UpdateNamespaceRequest
+	48, // 29: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
+	49, // 30: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
+	48, // 31: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
+	48, // 32: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	48, // 33: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
+	50, // 34: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	22, // 35: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
+	51, // 36: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
+	52, // 37: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
+	0,  // 38: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
+	0,  // 39: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
+	1,  // 40: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
+	53, // 41: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	54, // 42: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
+	55, // 43: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
+	48, // 44: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
+	56, // 45: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	48, // 46: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	49, // 47: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
+	57, // 48: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	53, // 49: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	28, // 50: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
+	36, // 51: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	37, // 52: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
+	58, // 53: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
+	59, // 54: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
+	60, // 55: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
+	34, // 56: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
+	38, // 57: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	56, // 58: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	39, // 59: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	61, // 60: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
+	57, // 61: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	62, // 62: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	29, // 63: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
+	30, // 64: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
+	35, // 65: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
+	33, // 66: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
+	67, // [67:67] is the sub-list for method output_type
+	67, // [67:67] is the sub-list for method input_type
+	67, // [67:67] is the sub-list for extension type_name
+	67, // [67:67] is the sub-list for extension extendee
+	0,  // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -3320,8 +3774,11 @@ func file_fsm_fsmpb_fsm_proto_init() {
 		(*Command_Noop)(nil),
 		(*Command_SignalWithStart)(nil),
 		(*Command_RequestCancelWorkflow)(nil),
+		(*Command_AdmitUpdate)(nil),
+		(*Command_UpdateNamespace)(nil),
+		(*Command_DeleteWorkflow)(nil),
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[11].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[14].OneofWrappers = []any{
 		(*ActivityResult_Completed)(nil),
 		(*ActivityResult_Failed)(nil),
 		(*ActivityResult_Canceled)(nil),
@@ -3332,7 +3789,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   32,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

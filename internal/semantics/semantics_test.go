@@ -176,3 +176,92 @@ func TestWorkflowRetry(t *testing.T) {
 		t.Fatalf("got %d %v", got, err)
 	}
 }
+
+func UpdatableWorkflow(ctx workflow.Context) (int, error) {
+	total := 0
+	err := workflow.SetUpdateHandlerWithOptions(ctx, "add", func(ctx workflow.Context, n int) (int, error) {
+		total += n
+		return total, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, n int) error {
+		if n < 0 {
+			return errors.New("negative")
+		}
+		return nil
+	}})
+	if err != nil {
+		return 0, err
+	}
+	workflow.GetSignalChannel(ctx, "done").Receive(ctx, nil)
+	return total, nil
+}
+
+func TestUpdate(t *testing.T) {
+	c := startEngine(t)
+	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(UpdatableWorkflow) })
+	ctx := ctxT(t, 30*time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u1", TaskQueue: tq}, UpdatableWorkflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range []int{2, 3} {
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: "u1", UpdateName: "add", Args: []interface{}{n}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := h.Get(ctx, &got); err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{2, 5}[i]; got != want {
+			t.Fatalf("update %d: got %d want %d", i, got, want)
+		}
+	}
+	// Rejected by the validator.
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: "u1", UpdateName: "add", Args: []interface{}{-1}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err == nil {
+		t.Fatal("negative update was not rejected")
+	}
+	// Accepted-stage wait, then poll for the result through the handle.
+	h, err = c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: "u1", UpdateID: "u-last", UpdateName: "add", Args: []interface{}{10}, WaitForStage: client.WorkflowUpdateStageAccepted,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	if err := h.Get(ctx, &got); err != nil || got != 15 {
+		t.Fatalf("accepted-stage update: %d %v", got, err)
+	}
+	if err := c.SignalWorkflow(ctx, "u1", "", "done", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, &got); err != nil || got != 15 {
+		t.Fatalf("result %d %v", got, err)
+	}
+}
+
+func TestUpdateUnknownNameIsRejected(t *testing.T) {
+	c := startEngine(t)
+	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(UpdatableWorkflow) })
+	ctx := ctxT(t, 30*time.Second)
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u2", TaskQueue: tq}, UpdatableWorkflow); err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: "u2", UpdateName: "nope", WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		t.Fatalf("want the worker's rejection (ApplicationError), got %v", err)
+	}
+}

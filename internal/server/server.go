@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,12 +42,22 @@ type Config struct {
 
 	Logger *slog.Logger
 
+	// Pprof serves net/http/pprof under /debug/pprof/ on the HTTP address.
+	Pprof bool
+
 	// Raft tuning (zero: raftnode defaults).
 	SnapshotThreshold                 uint64
 	TrailingLogs                      uint64
 	HeartbeatTimeout, ElectionTimeout time.Duration
 	LeaderLeaseTimeout, CommitTimeout time.Duration
 	LongPollTimeout                   time.Duration
+	// MinNamespaceRetention is rpc.Config.MinRetention (0: one day); tests
+	// of retention lower it.
+	MinNamespaceRetention time.Duration
+
+	// RaftFault is raftnode.Config.Fault, a test hook that cuts raft links
+	// (nil outside tests).
+	RaftFault func(from, to string) bool
 }
 
 // Server is a running node.
@@ -99,14 +110,15 @@ func Start(cfg Config) (_ *Server, err error) {
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
 		Logger: log.With("component", "raft"), SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
-		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout, CommitTimeout: cfg.CommitTimeout,
+		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout, CommitTimeout: cfg.CommitTimeout, Fault: cfg.RaftFault,
 	}, s.FSM)
 	if err != nil {
 		return nil, err
 	}
 	s.Service = rpc.New(rpc.Config{
 		FSM: s.FSM, Node: s.Node, Logger: log.With("component", "rpc"), LongPollTimeout: cfg.LongPollTimeout,
-		Self: &fsmpb.NodeInfo{Id: cfg.NodeID, RaftAddr: s.Node.RaftAddr(), GrpcAddr: s.GRPCAddr(), HttpAddr: s.HTTPAddr()},
+		MinRetention: cfg.MinNamespaceRetention,
+		Self:         &fsmpb.NodeInfo{Id: cfg.NodeID, RaftAddr: s.Node.RaftAddr(), GrpcAddr: s.GRPCAddr(), HttpAddr: s.HTTPAddr()},
 	})
 	s.Node.OnLeadership(s.Service.RunLeader)
 
@@ -191,6 +203,13 @@ func joinOnce(ctx context.Context, addr string, req *adminpb.JoinRequest) error 
 
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
+	if s.cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -218,6 +237,12 @@ func (s *Server) httpHandler() http.Handler {
 // Ready reports whether the node can serve: a leader is known, this node has
 // applied everything it knows to be committed, and, on the leader, the
 // leader services are running.
+//
+// "Applied" is raft's applied index, not the FSM's: raft hands the FSM only
+// commands and configuration changes, so after a new leader's no-op (or a
+// barrier) the FSM's index stays below the commit index until the next
+// command, which may never come on an idle cluster. Raft's index counts
+// every entry it has passed on to the FSM.
 func (s *Server) Ready() (bool, string) {
 	st := s.Node.Status()
 	switch {
@@ -225,8 +250,8 @@ func (s *Server) Ready() (bool, string) {
 		return false, "no leader known"
 	case s.Node.IsLeader() && !s.Service.Ready():
 		return false, "leader services starting"
-	case s.FSM.AppliedIndex() < st.CommitIndex:
-		return false, fmt.Sprintf("catching up: applied %d < commit %d", s.FSM.AppliedIndex(), st.CommitIndex)
+	case st.AppliedIndex < st.CommitIndex:
+		return false, fmt.Sprintf("catching up: applied %d < commit %d", st.AppliedIndex, st.CommitIndex)
 	}
 	return true, ""
 }
@@ -234,38 +259,62 @@ func (s *Server) Ready() (bool, string) {
 // Close stops serving, hands leadership over (if leader), stops raft and
 // closes storage. Safe to call more than once.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
-		}
-		if s.grpcSrv != nil {
-			stopped := make(chan struct{})
-			go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
-			select {
-			case <-stopped:
-			case <-time.After(time.Second):
-				s.grpcSrv.Stop()
-			}
-		} else if s.grpcLn != nil {
-			s.grpcLn.Close()
-		}
-		if s.httpSrv != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			s.httpSrv.Shutdown(ctx)
-			cancel()
-		} else if s.httpLn != nil {
-			s.httpLn.Close()
-		}
-		if s.Node != nil {
-			s.closeErr = errors.Join(s.closeErr, s.Node.Shutdown())
-		}
-		if s.Service != nil {
-			s.Service.Close()
-		}
-		s.wg.Wait()
-		if s.FSM != nil {
-			s.closeErr = errors.Join(s.closeErr, s.FSM.Close())
-		}
-	})
+	s.closeOnce.Do(func() { s.closeErr = s.stop(true) })
 	return s.closeErr
+}
+
+// Kill stops the node the way a crash looks to the rest of the cluster:
+// client connections are cut at once and leadership is not handed over,
+// so the others elect a leader only after an election timeout. Storage is
+// still closed cleanly, so the data directory can be reopened in the same
+// process (the test cluster's Restart). Close and Kill share one once:
+// whichever runs first decides.
+func (s *Server) Kill() error {
+	s.closeOnce.Do(func() { s.closeErr = s.stop(false) })
+	return s.closeErr
+}
+
+func (s *Server) stop(graceful bool) error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	switch {
+	case s.grpcSrv != nil && !graceful:
+		s.grpcSrv.Stop()
+	case s.grpcSrv != nil:
+		stopped := make(chan struct{})
+		go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(time.Second):
+			s.grpcSrv.Stop()
+		}
+	case s.grpcLn != nil:
+		s.grpcLn.Close()
+	}
+	switch {
+	case s.httpSrv != nil && !graceful:
+		s.httpSrv.Close()
+	case s.httpSrv != nil:
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s.httpSrv.Shutdown(ctx)
+		cancel()
+	case s.httpLn != nil:
+		s.httpLn.Close()
+	}
+	var err error
+	switch {
+	case s.Node != nil && !graceful:
+		err = s.Node.Kill()
+	case s.Node != nil:
+		err = s.Node.Shutdown()
+	}
+	if s.Service != nil {
+		s.Service.Close()
+	}
+	s.wg.Wait()
+	if s.FSM != nil {
+		err = errors.Join(err, s.FSM.Close())
+	}
+	return err
 }

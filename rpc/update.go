@@ -1,0 +1,280 @@
+package rpc
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	protocolpb "go.temporal.io/api/protocol/v1"
+	"go.temporal.io/api/serviceerror"
+	updatepb "go.temporal.io/api/update/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/raftflow/engine/fsm"
+	"github.com/raftflow/engine/fsm/fsmpb"
+)
+
+// Updates. An admitted update request lives in the leader's memory (as in
+// Temporal) and rides on the next workflow task of its run as a protocol
+// message; once the worker accepts it, the acceptance and the completion are
+// history events and survive failover. A caller whose update was only
+// admitted when the leader changed gets Unavailable and the SDK re-sends it.
+
+// rejectionMemory is how long a completed update stays in memory after its
+// workflow task (rejections exist nowhere else).
+const rejectionMemory = time.Minute
+
+type pendingUpdate struct {
+	ns, wfID, runID string
+	request         *updatepb.Request
+
+	mu      sync.Mutex
+	stage   enumspb.UpdateWorkflowExecutionLifecycleStage
+	outcome *updatepb.Outcome
+	changed chan struct{}
+}
+
+type updateRegistry struct {
+	mu      sync.Mutex
+	pending map[string]*pendingUpdate // by run key + update id
+}
+
+func updateKey(ns, wfID, runID, id string) string { return runKey(ns, wfID, runID) + "\x00" + id }
+
+func (r *updateRegistry) getOrAdd(ns, wfID, runID string, req *updatepb.Request) *pendingUpdate {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[string]*pendingUpdate{}
+	}
+	k := updateKey(ns, wfID, runID, req.GetMeta().GetUpdateId())
+	if p, ok := r.pending[k]; ok {
+		return p
+	}
+	p := &pendingUpdate{ns: ns, wfID: wfID, runID: runID, request: req,
+		stage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED, changed: make(chan struct{})}
+	r.pending[k] = p
+	return p
+}
+
+func (r *updateRegistry) get(ns, wfID, runID, id string) *pendingUpdate {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pending[updateKey(ns, wfID, runID, id)]
+}
+
+// forRun lists the updates a workflow task of the run must deliver: those
+// admitted but not yet accepted or rejected.
+func (r *updateRegistry) forRun(ns, wfID, runID string) []*pendingUpdate {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*pendingUpdate
+	for _, p := range r.pending {
+		if p.ns == ns && p.wfID == wfID && p.runID == runID && p.currentStage() == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// advance records progress and wakes waiters; completed updates leave the
+// registry (their outcome is in history from then on).
+func (r *updateRegistry) advance(ns, wfID, runID string, o fsm.UpdateOutcome) {
+	p := r.get(ns, wfID, runID, o.UpdateID)
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if o.Stage > p.stage {
+		p.stage, p.outcome = o.Stage, o.Outcome
+		close(p.changed)
+		p.changed = make(chan struct{})
+	}
+	p.mu.Unlock()
+	if o.Stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED {
+		// A completed update's outcome is in history from now on, but a
+		// rejected one is not: keep the entry a while so that waiters (and
+		// the SDK re-sending the same update id) still see the rejection.
+		k := updateKey(ns, wfID, runID, o.UpdateID)
+		time.AfterFunc(rejectionMemory, func() {
+			r.mu.Lock()
+			if r.pending[k] == p {
+				delete(r.pending, k)
+			}
+			r.mu.Unlock()
+		})
+	}
+}
+
+// dropAll forgets every admitted update (leadership lost), waking waiters.
+func (r *updateRegistry) dropAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, p := range r.pending {
+		p.mu.Lock()
+		close(p.changed)
+		p.changed = make(chan struct{})
+		p.mu.Unlock()
+		delete(r.pending, k)
+	}
+}
+
+func (p *pendingUpdate) currentStage() enumspb.UpdateWorkflowExecutionLifecycleStage {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stage
+}
+
+func (p *pendingUpdate) snapshot() (enumspb.UpdateWorkflowExecutionLifecycleStage, *updatepb.Outcome, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stage, p.outcome, p.changed
+}
+
+// updateMessages are the protocol messages a workflow task carries.
+func (s *Service) updateMessages(ns, wfID, runID string, startedEventID int64) []*protocolpb.Message {
+	var out []*protocolpb.Message
+	for _, p := range s.updates.forRun(ns, wfID, runID) {
+		body, err := anypb.New(p.request)
+		if err != nil {
+			continue
+		}
+		id := p.request.GetMeta().GetUpdateId()
+		out = append(out, &protocolpb.Message{
+			Id: id + "/request", ProtocolInstanceId: id,
+			SequencingId: &protocolpb.Message_EventId{EventId: startedEventID - 1},
+			Body:         body,
+		})
+	}
+	return out
+}
+
+func (s *Service) UpdateWorkflowExecution(ctx context.Context, req *workflowservice.UpdateWorkflowExecutionRequest) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
+	if err := s.checkNamespace(req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	e := req.GetWorkflowExecution()
+	if err := checkID("workflow_execution.workflow_id", e.GetWorkflowId()); err != nil {
+		return nil, err
+	}
+	if err := checkID("request.input.name", req.GetRequest().GetInput().GetName()); err != nil {
+		return nil, err
+	}
+	if req.Request.Meta == nil {
+		req.Request.Meta = &updatepb.Meta{}
+	}
+	if req.Request.Meta.UpdateId == "" {
+		req.Request.Meta.UpdateId = uuid.NewString()
+	}
+	id := req.Request.Meta.UpdateId
+	st, err := s.fsm.GetState(req.Namespace, e.GetWorkflowId(), e.GetRunId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if info := st.Updates[id]; info != nil {
+		return s.waitUpdate(ctx, st, id, req.GetWaitPolicy().GetLifecycleStage())
+	}
+	if st.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return nil, svcErr(serviceerror.NewNotFound("workflow execution already completed"))
+	}
+	if !s.Ready() {
+		return nil, unavailable("raftflow: leader services are not ready; retry")
+	}
+	s.updates.getOrAdd(st.Namespace, st.WorkflowId, st.RunId, req.Request)
+	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_AdmitUpdate{AdmitUpdate: &fsmpb.AdmitUpdate{
+		Namespace: st.Namespace, WorkflowId: st.WorkflowId, RunId: st.RunId, UpdateId: id,
+	}}}); err != nil {
+		return nil, err
+	}
+	return s.waitUpdate(ctx, st, id, req.GetWaitPolicy().GetLifecycleStage())
+}
+
+// waitUpdate waits until the update reaches want (ACCEPTED by default) or
+// the long poll ends, and reports the stage reached.
+func (s *Service) waitUpdate(ctx context.Context, st *fsmpb.WorkflowState, id string, want enumspb.UpdateWorkflowExecutionLifecycleStage) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
+	if want == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED || want == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED {
+		want = enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+	}
+	ref := &updatepb.UpdateRef{WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: st.WorkflowId, RunId: st.RunId}, UpdateId: id}
+	pctx, cancel := s.longPollContext(ctx)
+	defer cancel()
+	for {
+		stage, outcome, changed := s.updateStage(st.Namespace, st.WorkflowId, st.RunId, id)
+		if stage >= want || stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED {
+			return &workflowservice.UpdateWorkflowExecutionResponse{UpdateRef: ref, Outcome: outcome, Stage: stage}, nil
+		}
+		if stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED {
+			return nil, svcErr(serviceerror.NewNotFound("update not found: it was not accepted before the workflow closed or the leader changed; send it again"))
+		}
+		wake := s.notify.Wait(runKey(st.Namespace, st.WorkflowId, st.RunId))
+		select {
+		case <-changed:
+		case <-wake:
+		case <-pctx.Done():
+			if ctx.Err() != nil {
+				return nil, toStatus(ctx.Err())
+			}
+			return &workflowservice.UpdateWorkflowExecutionResponse{UpdateRef: ref, Stage: stage}, nil
+		}
+	}
+}
+
+// updateStage reads an update's stage: from replicated state once accepted,
+// else from the in-memory registry (UNSPECIFIED: unknown).
+func (s *Service) updateStage(ns, wfID, runID, id string) (enumspb.UpdateWorkflowExecutionLifecycleStage, *updatepb.Outcome, <-chan struct{}) {
+	if p := s.updates.get(ns, wfID, runID, id); p != nil {
+		stage, outcome, ch := p.snapshot()
+		if stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED {
+			return stage, outcome, ch
+		}
+		if st, err := s.fsm.GetState(ns, wfID, runID); err == nil && st.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && st.Updates[id] == nil {
+			return enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED, nil, ch
+		}
+		return stage, outcome, ch
+	}
+	st, err := s.fsm.GetState(ns, wfID, runID)
+	if err != nil || st.Updates[id] == nil {
+		return enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED, nil, nil
+	}
+	info := st.Updates[id]
+	if info.CompletedEventId == 0 {
+		return enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED, nil, nil
+	}
+	evs, _ := s.fsm.ReadHistory(ns, wfID, runID, info.CompletedEventId, info.CompletedEventId, 1)
+	var outcome *updatepb.Outcome
+	if len(evs) == 1 {
+		outcome = evs[0].GetWorkflowExecutionUpdateCompletedEventAttributes().GetOutcome()
+	}
+	return enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED, outcome, nil
+}
+
+func (s *Service) PollWorkflowExecutionUpdate(ctx context.Context, req *workflowservice.PollWorkflowExecutionUpdateRequest) (*workflowservice.PollWorkflowExecutionUpdateResponse, error) {
+	if err := s.checkNamespace(req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	ref := req.GetUpdateRef()
+	e := ref.GetWorkflowExecution()
+	if err := checkID("update_ref.workflow_execution.workflow_id", e.GetWorkflowId()); err != nil {
+		return nil, err
+	}
+	if err := checkID("update_ref.update_id", ref.GetUpdateId()); err != nil {
+		return nil, err
+	}
+	st, err := s.fsm.GetState(req.Namespace, e.GetWorkflowId(), e.GetRunId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	want := req.GetWaitPolicy().GetLifecycleStage()
+	if want == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED {
+		want = enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+	}
+	resp, err := s.waitUpdate(ctx, st, ref.GetUpdateId(), want)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowservice.PollWorkflowExecutionUpdateResponse{Outcome: resp.Outcome, Stage: resp.Stage, UpdateRef: resp.UpdateRef}, nil
+}
