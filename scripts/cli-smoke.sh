@@ -7,7 +7,8 @@
 # $(go env GOPATH)/bin and reused on later runs. The engine runs on ports the
 # OS picks, with its data in a temp dir; everything is cleaned up on exit.
 #
-# Usage: scripts/cli-smoke.sh            (TEMPORAL_CLI=/path/to/temporal to use another binary)
+# Usage: scripts/cli-smoke.sh [--cluster]  (TEMPORAL_CLI=/path/to/temporal to use another binary)
+#   --cluster: run everything against a follower of a 3-node cluster
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$(go env GOPATH)/bin:$PATH"
@@ -17,6 +18,8 @@ export PATH="/usr/local/go/bin:$(go env GOPATH)/bin:$PATH"
 # refuses. It speaks the same WorkflowService API (go.temporal.io/api v1.53,
 # protobuf-compatible with the engine's v1.64).
 CLI_VERSION=v1.5.1
+mode=dev
+[ "${1:-}" = "--cluster" ] && mode=cluster
 start_time=$(date +%s)
 
 cli=${TEMPORAL_CLI:-$(go env GOPATH)/bin/temporal}
@@ -48,19 +51,41 @@ echo "== building engine and worker"
 go build -o "$tmp/engine" .
 go build -o "$tmp/cliworker" ./scripts/cliworker
 
-echo "== starting dev engine"
-"$tmp/engine" --dev --data-dir "$tmp/data" --grpc-addr 127.0.0.1:0 --raft-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
-  --log-level warn >"$tmp/engine.log" 2>&1 &
-engine_pid=$!
-addr="" http=""
-for _ in $(seq 1 200); do
-  addr=$(sed -n 's/^  gRPC: *\([0-9.:]*\) .*/\1/p' "$tmp/engine.log" | head -1)
-  http=$(sed -n 's|^  HTTP: *http://\([0-9.:]*\)/status.*|\1|p' "$tmp/engine.log" | head -1)
-  if [ -n "$addr" ] && [ -n "$http" ] && curl -fsS "http://$http/readyz" >/dev/null 2>&1; then break; fi
-  kill -0 "$engine_pid" 2>/dev/null || { echo "engine exited"; exit 1; }
-  sleep 0.05 # polling readiness
-done
-curl -fsS "http://$http/readyz" >/dev/null || { echo "engine not ready"; exit 1; }
+# start_engine NAME ARGS...: starts an engine, waits for /readyz, sets addr
+# and http to its gRPC and HTTP addresses.
+start_engine() {
+  local name=$1; shift
+  "$tmp/engine" --data-dir "$tmp/$name" --grpc-addr 127.0.0.1:0 --raft-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
+    --log-level warn "$@" >"$tmp/$name.log" 2>&1 &
+  local pid=$!
+  engine_pid="$engine_pid $pid"
+  addr="" http=""
+  for _ in $(seq 1 300); do
+    addr=$(sed -n 's/^  gRPC: *\([0-9.:]*\) .*/\1/p' "$tmp/$name.log" | head -1)
+    http=$(sed -n 's|^  HTTP: *http://\([0-9.:]*\)/status.*|\1|p' "$tmp/$name.log" | head -1)
+    if [ -n "$addr" ] && [ -n "$http" ] && curl -fsS "http://$http/readyz" >/dev/null 2>&1; then break; fi
+    kill -0 "$pid" 2>/dev/null || { echo "engine $name exited"; cat "$tmp/$name.log"; exit 1; }
+    sleep 0.05 # polling readiness
+  done
+  curl -fsS "http://$http/readyz" >/dev/null || { echo "engine $name not ready"; exit 1; }
+  cat "$tmp/$name.log" >>"$tmp/engine.log"
+}
+
+if [ "$mode" = cluster ]; then
+  echo "== starting a 3-node cluster"
+  start_engine n1 --node-id n1
+  first=$addr
+  start_engine n2 --node-id n2 --join "$first"
+  start_engine n3 --node-id n3 --join "$first"
+  for _ in $(seq 1 200); do
+    [ "$(curl -fsS "http://$http/status" | grep -c '"raft_addr"')" -ge 3 ] && break
+    sleep 0.05 # polling membership
+  done
+  echo "   members: $(curl -fsS "http://$http/status" | grep -c '"raft_addr"'); the CLI talks to n3 at $addr"
+else
+  echo "== starting dev engine"
+  start_engine data --dev
+fi
 echo "   engine at $addr"
 
 "$tmp/cliworker" -address "$addr" -task-queue cli >"$tmp/worker.log" 2>&1 &
@@ -154,4 +179,4 @@ cat "$out"
 expect "position" "$out"
 
 echo
-echo "cli-smoke: OK in $(( $(date +%s) - start_time ))s (CLI $CLI_VERSION; update: $update_status)"
+echo "cli-smoke ($mode): OK in $(( $(date +%s) - start_time ))s (CLI $CLI_VERSION; update: $update_status)"

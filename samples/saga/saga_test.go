@@ -89,3 +89,40 @@ Trail:
 		t.Fatalf("out of stock: %v", err)
 	}
 }
+
+// TestSagaThreeNodes runs the failing order on a three-node engine whose
+// leader is killed after the order was placed: the compensations still run
+// in reverse order through the surviving nodes.
+func TestSagaThreeNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three nodes")
+	}
+	srv := enginetest.Start(t, enginetest.Nodes(3))
+	c := srv.Client()
+	svc := saga.NewServices(map[string]int{"widget": 10})
+	w := worker.New(c, saga.TaskQueue, worker.Options{})
+	saga.Register(w, svc)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ok := saga.Order{ID: "3", Item: "widget", Quantity: 1, AmountCents: 100, ShipTo: "Berlin"}
+	if _, err := saga.Place(ctx, c, ok); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill(srv.Leader())
+	bad := saga.Order{ID: "4", Item: "widget", Quantity: 2, AmountCents: 700, ShipTo: "Atlantis"}
+	_, err := saga.Place(ctx, c, bad)
+	var failed *saga.FailedError
+	if !errors.As(err, &failed) {
+		t.Fatalf("want a *saga.FailedError, got %v", err)
+	}
+	if n := len(failed.Trail); n != 5 || !strings.HasPrefix(failed.Trail[3], "refund payment") || !strings.HasPrefix(failed.Trail[4], "release inventory") {
+		t.Fatalf("trail %q", failed.Trail)
+	}
+	if svc.Stock("widget") != 9 || svc.Charged() != 100 {
+		t.Fatalf("after compensation: stock %d, charged %d; want 9 and 100", svc.Stock("widget"), svc.Charged())
+	}
+}
