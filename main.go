@@ -15,10 +15,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/raftflow/engine/internal/auth"
+	"github.com/raftflow/engine/internal/cli"
 	"github.com/raftflow/engine/internal/server"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "cluster" {
+		os.Exit(cli.Cluster(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
 		os.Exit(1)
@@ -33,13 +38,23 @@ type options struct {
 	join                                        string
 	logLevel                                    string
 	pprof                                       bool
+	snapshotThreshold, trailingLogs             uint64
+	config                                      string
+	tls, peerTLS                                auth.TLSFiles
+	apiKey, apiKeyFile                          string
+	uiAddr                                      string
 }
+
+// devUIAddr is where --dev serves the Web UI unless --ui-addr says otherwise
+// (the temporal CLI dev server's port).
+const devUIAddr = "127.0.0.1:8233"
 
 func parseFlags(args []string) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: engine [flags]\n\nEvery flag can also be set as ENGINE_<FLAG> in the environment\n(e.g. ENGINE_DATA_DIR); flags win over the environment.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: engine [flags]\n       engine cluster COMMAND [flags]   (engine cluster --help)\n\n"+
+			"Every flag can also be set as ENGINE_<FLAG> in the environment\n(e.g. ENGINE_DATA_DIR) and in a YAML file named by --config\n(data-dir: /var/lib/raftflow; lists allowed for join).\nFlags win over the environment, the environment over the file.\n\n")
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&o.dev, "dev", false, "single-node dev mode: node id \"dev\", data under the user cache dir unless --data-dir is set")
@@ -47,14 +62,31 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.dataDir, "data-dir", "", "where raft log, snapshots and state live (required outside --dev)")
 	fs.StringVar(&o.grpcAddr, "grpc-addr", "127.0.0.1:7233", "Temporal gRPC API listen address")
 	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:7234", "raft transport listen address")
-	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:7235", "HTTP listen address (/healthz, /readyz, /status)")
+	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:7235", "HTTP listen address (/livez, /readyz, /status, /metrics)")
 	fs.StringVar(&o.grpcAdvertise, "grpc-advertise", "", "gRPC address other nodes and clients use (default: --grpc-addr)")
 	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "raft address other nodes use (default: --raft-addr)")
 	fs.StringVar(&o.httpAdvertise, "http-advertise", "", "HTTP address reported in /status (default: --http-addr)")
 	fs.StringVar(&o.join, "join", "", "comma-separated gRPC addresses of cluster members to join (ignored when the node has state)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address")
-	// Environment first, then flags override.
+	fs.Uint64Var(&o.snapshotThreshold, "raft-snapshot-threshold", 0, "raft log entries between snapshots (0: default; chaos runs lower it)")
+	fs.Uint64Var(&o.trailingLogs, "raft-trailing-logs", 0, "raft log entries kept after a snapshot (0: default; chaos runs lower it)")
+	fs.StringVar(&o.config, "config", "", "YAML file of settings, keys named as the flags (ENGINE_CONFIG)")
+	fs.StringVar(&o.tls.Cert, "tls-cert", "", "certificate (PEM) served on the gRPC port; enables TLS for clients")
+	fs.StringVar(&o.tls.Key, "tls-key", "", "key (PEM) of --tls-cert")
+	fs.StringVar(&o.tls.CA, "tls-ca", "", "CA bundle (PEM): clients must present a certificate it signed (mutual TLS); also verifies other nodes' gRPC certificates")
+	fs.StringVar(&o.peerTLS.Cert, "peer-tls-cert", "", "certificate (PEM) for the raft transport between nodes; enables TLS there")
+	fs.StringVar(&o.peerTLS.Key, "peer-tls-key", "", "key (PEM) of --peer-tls-cert")
+	fs.StringVar(&o.peerTLS.CA, "peer-tls-ca", "", "CA bundle (PEM) that signed the other nodes' peer certificates (mutual TLS)")
+	fs.StringVar(&o.apiKey, "api-key", "", "require this key on every gRPC call but health checks (authorization: Bearer <key>)")
+	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "file whose first line is the API key (instead of --api-key)")
+	fs.StringVar(&o.uiAddr, "ui-addr", "", "serve the Temporal Web UI here, connected to this node's gRPC port (with the TLS\nand API-key settings above); \"off\" disables it; default: "+devUIAddr+" with --dev,\noff otherwise. The UI has no login of its own: whoever reaches it acts with the API key")
+	// Config file first, then the environment, then flags override.
+	if path := cli.ConfigPath(args); path != "" {
+		if err := cli.LoadConfigFile(fs, path); err != nil {
+			return nil, err
+		}
+	}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "ENGINE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -81,6 +113,12 @@ func parseFlags(args []string) (*options, error) {
 			}
 			o.dataDir = filepath.Join(base, "raftflow", "dev")
 		}
+	}
+	switch {
+	case o.uiAddr == "off":
+		o.uiAddr = ""
+	case o.uiAddr == "" && o.dev:
+		o.uiAddr = devUIAddr
 	}
 	if o.nodeID == "" || o.dataDir == "" {
 		return nil, fmt.Errorf("--node-id and --data-dir are required (or use --dev)")
@@ -115,6 +153,17 @@ func run(args []string) error {
 		GRPCAddr: o.grpcAddr, RaftAddr: o.raftAddr, HTTPAddr: o.httpAddr,
 		GRPCAdvertise: o.grpcAdvertise, RaftAdvertise: o.raftAdvertise, HTTPAdvertise: o.httpAdvertise,
 		Join: join, Logger: logger, Pprof: o.pprof,
+		SnapshotThreshold: o.snapshotThreshold, TrailingLogs: o.trailingLogs,
+		UIAddr: o.uiAddr,
+	}
+	if cfg.TLS, cfg.ClientTLS, err = auth.NodeTLS(o.tls); err != nil {
+		return err
+	}
+	if cfg.PeerTLS, cfg.PeerClientTLS, err = auth.NodeTLS(o.peerTLS); err != nil {
+		return err
+	}
+	if cfg.APIKey, err = auth.ReadKey(o.apiKey, o.apiKeyFile); err != nil {
+		return err
 	}
 	if o.dev {
 		// One node: nobody to wait for, so elect at once on start.
@@ -124,8 +173,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "raftflow engine %s\n  node id:   %s (%s)\n  data dir:  %s\n  gRPC:      %s  (Temporal clients: HostPort %q)\n  raft:      %s\n  HTTP:      http://%s/status  /healthz  /readyz\n",
+	fmt.Fprintf(os.Stderr, "raftflow engine %s\n  node id:   %s (%s)\n  data dir:  %s\n  gRPC:      %s  (Temporal clients: HostPort %q)\n  raft:      %s\n  HTTP:      http://%s/status  /livez  /readyz  /metrics\n",
 		modeName(o.dev), o.nodeID, srv.Action, o.dataDir, srv.GRPCAddr(), srv.GRPCAddr(), srv.RaftAddr(), srv.HTTPAddr())
+	if a := srv.UIAddr(); a != "" {
+		fmt.Fprintf(os.Stderr, "  Web UI:    http://%s/\n", a)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig

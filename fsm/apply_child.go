@@ -325,7 +325,18 @@ func (w *wf) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAtt
 		Input: a.Input, WorkflowRunTimeout: runTimeout, WorkflowTaskTimeout: taskTimeout, Identity: s.Identity,
 		RetryPolicy: retry, CronSchedule: cron, Memo: orMemo(a.Memo, s.Memo), SearchAttributes: orSA(a.SearchAttributes, s.SearchAttributes),
 		Header: a.Header,
-	}, runLinks{initiator: a.Initiator, backoff: nanosOf(a.BackoffStartInterval), lastResult: a.LastCompletionResult, lastFailure: a.Failure})
+	}, runLinks{initiator: canInitiator(a.Initiator), backoff: nanosOf(a.BackoffStartInterval), lastResult: a.LastCompletionResult, lastFailure: a.Failure})
+}
+
+// canInitiator is the initiator the next run of a continue-as-new records:
+// the command's, or WORKFLOW when the command names none (the SDKs leave
+// it unset), as Temporal defaults it. The ContinuedAsNew event keeps the
+// command's value, as in Temporal.
+func canInitiator(i enumspb.ContinueAsNewInitiator) enumspb.ContinueAsNewInitiator {
+	if i == enumspb.CONTINUE_AS_NEW_INITIATOR_UNSPECIFIED {
+		return enumspb.CONTINUE_AS_NEW_INITIATOR_WORKFLOW
+	}
+	return i
 }
 
 // startNextRun closes this run with closeEv and starts its successor (same

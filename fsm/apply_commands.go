@@ -57,6 +57,7 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 	} else {
 		s.StickyTaskQueue = ""
 	}
+	w.identity = req.Identity
 	needTask := req.ForceCreateNewWorkflowTask || s.UpdateRequested
 	s.UpdateRequested = false
 	var updates []UpdateOutcome
@@ -87,7 +88,7 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 		}
 	}
 	w.save()
-	return &Result{RunID: s.RunId, Updates: updates}
+	return &Result{RunID: s.RunId, Updates: updates, EagerActivities: w.eager}
 }
 
 func hasCloseCommand(cmds []*commandpb.Command) bool {
@@ -397,6 +398,12 @@ func (w *wf) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes
 	s.Activities[ev.EventId] = info
 	if s2c > 0 {
 		w.addActivityTimer(info, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_CLOSE, w.t.now+s2c)
+	}
+	if a.RequestEagerExecution && queue == s.TaskQueue && len(w.eager) < MaxEagerActivities {
+		// Eager dispatch: the worker completing this task runs the activity
+		// itself, saving it a poll (Temporal's eager activity execution).
+		w.eager = append(w.eager, w.markActivityStarted(info, w.identity, ""))
+		return
 	}
 	w.dispatchActivity(info)
 }

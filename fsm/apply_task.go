@@ -82,21 +82,30 @@ func (w *wf) startActivityTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) 
 	}
 	w.t.delTask(op.TaskKey)
 	a.TaskKey = nil
-	a.StartedTime, a.StartedIdentity, a.PollRequestId = w.t.now, op.Identity, op.PollRequestId
+	started := w.markActivityStarted(a, op.Identity, op.PollRequestId)
+	w.save()
+	return &Result{RunID: s.RunId, ActivityTask: started}
+}
+
+// markActivityStarted starts the activity's current attempt (handed to a
+// poller, or eagerly to the worker completing the workflow task) and
+// returns what that worker needs.
+func (w *wf) markActivityStarted(a *fsmpb.ActivityInfo, identity, requestID string) *StartedActivityTask {
+	s := w.st
+	a.StartedTime, a.StartedIdentity, a.PollRequestId = w.t.now, identity, requestID
 	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START)
 	w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE, w.t.now+a.StartToCloseTimeout)
 	if a.HeartbeatTimeout > 0 {
 		w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT, w.t.now+a.HeartbeatTimeout)
 	}
-	w.save()
-	return &Result{RunID: s.RunId, ActivityTask: &StartedActivityTask{
+	return &StartedActivityTask{
 		Token: &fsmpb.TaskToken{
 			Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, Kind: fsmpb.TaskKind_TASK_KIND_ACTIVITY,
 			ScheduledEventId: a.ScheduledEventId, Attempt: a.Attempt, ActivityId: a.ActivityId,
 		},
 		WorkflowType: s.WorkflowType,
 		Activity:     proto.Clone(a).(*fsmpb.ActivityInfo),
-	}}
+	}
 }
 
 func (w *wf) addActivityTimer(a *fsmpb.ActivityInfo, kind fsmpb.TimerKind, fireAt int64) {

@@ -22,6 +22,9 @@ const (
 	// DefaultWorkflowTaskTimeout and MaxWorkflowTaskTimeout match Temporal.
 	DefaultWorkflowTaskTimeout = 10 * time.Second
 	MaxWorkflowTaskTimeout     = 120 * time.Second
+	// MaxEagerActivities bounds the activities one workflow task completion
+	// hands back to its worker (Temporal's default).
+	MaxEagerActivities = 10
 	// DefaultStickyScheduleToStart is used when a worker names no timeout.
 	DefaultStickyScheduleToStart = 5 * time.Second
 	// maxSignalRequestIDs bounds the per-run signal dedup memory.
@@ -184,6 +187,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		st.ExecutionExpiration = now + exec
 	}
 	w := &wf{t: t, st: st, visDirty: true}
+	t.hints = append(t.hints, hint{kind: hintRunStarted, ns: req.Namespace})
 	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
 		WorkflowType: req.WorkflowType, WorkflowId: req.WorkflowId,
 		TaskQueue:                &taskqueuepb.TaskQueue{Name: st.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},

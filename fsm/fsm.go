@@ -23,6 +23,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
+	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
@@ -40,6 +41,15 @@ type Hints interface {
 	HistoryAppended(ns, workflowID, runID string)
 }
 
+// LifecycleHints is optionally implemented by a Hints receiver that wants
+// to know when runs start and close (metrics). Like the other hints they
+// come after commit, on the apply goroutine, on every node, and never for
+// entries skipped on replay; they must not block.
+type LifecycleHints interface {
+	WorkflowStarted(ns string)
+	WorkflowClosed(ns string, status enumspb.WorkflowExecutionStatus)
+}
+
 // FSM implements raft.BatchingFSM over Pebble. Apply, ApplyBatch, Restore and
 // Snapshot are called by raft on one goroutine; the read methods may be called
 // concurrently from any goroutine.
@@ -51,7 +61,10 @@ type FSM struct {
 	db      *pebble.DB
 	dbName  string
 	applied atomic.Uint64
-	snaps   snapRefs // open snapshots per store, so Restore never closes one in use
+	// restores counts Restore calls (diagnostics: a follower re-installing
+	// snapshots in a loop shows up here).
+	restores atomic.Uint64
+	snaps    snapRefs // open snapshots per store, so Restore never closes one in use
 
 	hints atomic.Pointer[hintsHolder]
 }
@@ -118,6 +131,9 @@ func (f *FSM) SetHints(h Hints) {
 	}
 	f.hints.Store(&hintsHolder{h})
 }
+
+// Restores is how many snapshots this FSM has restored since it was opened.
+func (f *FSM) Restores() uint64 { return f.restores.Load() }
 
 // AppliedIndex is the last raft index whose effects are in Pebble.
 func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
@@ -226,6 +242,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	} else {
 		os.RemoveAll(filepath.Join(f.dir, oldName))
 	}
+	f.restores.Add(1)
 	f.logger.Info("fsm restored from snapshot", "applied_index", f.applied.Load(), "db", next)
 	return nil
 }

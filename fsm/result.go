@@ -79,6 +79,9 @@ type Result struct {
 	NotDue [][]byte
 	// Updates lists the update progress a workflow task completion made.
 	Updates []UpdateOutcome
+	// EagerActivities are activities started by a workflow task completion
+	// for the completing worker to run (eager activity execution).
+	EagerActivities []*StartedActivityTask
 }
 
 // StartedWorkflowTask is what a poller needs to build its response.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -33,6 +34,8 @@ const (
 	hintTimerAdded
 	hintTimerRemoved
 	hintHistory
+	hintRunStarted
+	hintRunClosed
 )
 
 type hint struct {
@@ -41,9 +44,11 @@ type hint struct {
 	row           *fsmpb.TaskRow
 	fireAt        int64
 	ns, wf, runID string
+	status        enumspb.WorkflowExecutionStatus // hintRunClosed
 }
 
 func (t *txn) deliver(h Hints) {
+	lh, _ := h.(LifecycleHints)
 	for _, x := range t.hints {
 		switch x.kind {
 		case hintTaskAdded:
@@ -56,6 +61,14 @@ func (t *txn) deliver(h Hints) {
 			h.TimerRemoved(x.key)
 		case hintHistory:
 			h.HistoryAppended(x.ns, x.wf, x.runID)
+		case hintRunStarted:
+			if lh != nil {
+				lh.WorkflowStarted(x.ns)
+			}
+		case hintRunClosed:
+			if lh != nil {
+				lh.WorkflowClosed(x.ns, x.status)
+			}
 		}
 	}
 }

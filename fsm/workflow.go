@@ -21,6 +21,10 @@ type wf struct {
 	appended bool
 	// visDirty: save rewrites the run's visibility record (visibility.go).
 	visDirty bool
+	// identity and eager are set while a workflow task completes: the
+	// completing worker and the activities it gets to run eagerly.
+	identity string
+	eager    []*StartedActivityTask
 }
 
 func (t *txn) loadRun(ns, wfID, runID string) (*wf, error) {
@@ -276,6 +280,7 @@ func (w *wf) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecuti
 	s.TimerKeys = nil
 	s.Status = status
 	s.CloseTime = w.t.now
+	w.t.hints = append(w.t.hints, hint{kind: hintRunClosed, ns: s.Namespace, status: status})
 	s.CloseEventId = ev.EventId
 	w.t.set(currentKey(s.Namespace, s.WorkflowId), &fsmpb.CurrentRun{
 		RunId: s.RunId, Status: status, CreateRequestId: s.CreateRequestId,

@@ -75,6 +75,11 @@ type Manager struct {
 	gen    uint64 // incremented by every Stop; tells a poller its term ended
 	queues map[queueID]*taskQueue
 	keys   map[string]*node // queued tasks by key (dedupe and Remove)
+
+	// Matches since NewManager (across terms), for metrics: a sync match
+	// hands an added task straight to a waiting poller; a backlog match
+	// serves a poll from a queued task.
+	syncMatches, backlogMatches uint64
 }
 
 // NewManager returns an inactive manager: Add is ignored and Poll returns
@@ -185,6 +190,7 @@ func (m *Manager) enqueueLocked(t Task, front bool) {
 		q.unlinkWaiter(w)
 		t.Key = bytes.Clone(t.Key)
 		w.ch <- result{task: t} // cap 1, sole sender: never blocks
+		m.syncMatches++
 		m.gcLocked(q)
 		return
 	}
@@ -234,6 +240,7 @@ func (m *Manager) Poll(ctx context.Context, namespace, queue string, kind Kind) 
 		n := q.head
 		q.unlinkTask(n)
 		delete(m.keys, string(n.task.Key))
+		m.backlogMatches++
 		m.gcLocked(q)
 		m.mu.Unlock()
 		return n.task, true, nil
@@ -283,6 +290,16 @@ func (m *Manager) requeueIfTerm(t Task, gen uint64) {
 	if m.active && m.gen == gen {
 		m.enqueueLocked(t, true)
 	}
+}
+
+// Matches returns how many tasks were handed to pollers since NewManager:
+// sync (added while a poller waited, never queued) and from the backlog.
+// A task whose hand-off raced with its poller's cancellation and was put
+// back counts twice.
+func (m *Manager) Matches() (sync, backlog uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.syncMatches, m.backlogMatches
 }
 
 // Stats returns one entry per live queue (a queue with tasks or pollers),

@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"time"
@@ -63,6 +64,14 @@ type Config struct {
 	// known there); their dialing end, which uses the same hook in a test
 	// cluster, cuts them. Must be safe for concurrent use and fast.
 	Fault func(from, to string) bool
+
+	// TLS, when set, makes the raft listener speak TLS with it (set
+	// ClientCAs and ClientAuth for mutual TLS). DialTLS, when set, is used
+	// to dial peers (RootCAs to verify them, Certificates to present);
+	// ServerName defaults to the host of the peer's raft address. Both
+	// ends of a cluster must agree: a TLS node and a plaintext node cannot
+	// talk.
+	TLS, DialTLS *tls.Config
 }
 
 func (c Config) validate() error {

@@ -49,6 +49,7 @@ type Node struct {
 	raft        *raft.Raft
 	trans       *raft.NetworkTransport
 	store       *raftboltdb.BoltStore
+	stable      *guardedStable // what raft writes its term and vote through
 	hasState    bool
 	skipRestore bool // the NoSnapshotRestoreOnStart decision Open took
 
@@ -119,7 +120,7 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	}
 	n.skipRestore = skipRestoreOnStart(metas, fsm.AppliedIndex())
 
-	n.trans, err = newTransport(cfg.RaftBind, cfg.RaftAdvertise, cfg.Fault, hl.Named("transport"))
+	n.trans, err = newTransport(cfg.RaftBind, cfg.RaftAdvertise, cfg.Fault, cfg.TLS, cfg.DialTLS, hl.Named("transport"))
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +128,8 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 
 	notify := make(chan bool, 16)
 	n.leader.init(notify)
-	n.raft, err = raft.NewRaft(cfg.raftConfig(n.skipRestore, notify, hl), fsm, logs, n.store, snaps, n.trans)
+	n.stable = newGuardedStable(n.store)
+	n.raft, err = raft.NewRaft(cfg.raftConfig(n.skipRestore, notify, hl), fsm, logs, n.stable, snaps, n.trans)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: start raft: %w", err)
 	}
@@ -204,6 +206,9 @@ func (n *Node) shutdown(transfer bool) error {
 	close(n.closing)
 	if err := n.trans.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("raftnode: close transport: %w", err))
+	}
+	if n.stable != nil {
+		n.stable.close() // no stray heartbeat may write after this
 	}
 	if err := n.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("raftnode: close bolt store: %w", err))

@@ -1,6 +1,8 @@
 package raftnode
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +20,7 @@ type streamLayer struct {
 	ln        net.Listener
 	advertise advertiseAddr
 	fault     func(from, to string) bool // Config.Fault; nil outside tests
+	tls       *tls.Config                // Config.DialTLS; nil: plaintext
 }
 
 // advertiseAddr is the address peers dial, kept verbatim.
@@ -31,6 +34,26 @@ func (s *streamLayer) Close() error              { return s.ln.Close() }
 func (s *streamLayer) Addr() net.Addr            { return s.advertise }
 
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	c, err := s.dial(addr, timeout)
+	if err != nil || s.tls == nil {
+		return c, err
+	}
+	cfg := s.tls
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		cfg.ServerName, _, _ = net.SplitHostPort(string(addr))
+	}
+	tc := tls.Client(c, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("raftnode: TLS handshake with %s: %w", addr, err)
+	}
+	return tc, nil
+}
+
+func (s *streamLayer) dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	if s.fault == nil {
 		d := net.Dialer{Timeout: timeout}
 		return d.Dial("tcp", string(addr))
@@ -82,17 +105,25 @@ func (c *faultConn) Write(p []byte) (int, error) {
 // newTransport listens on bind and returns raft's network transport on top.
 // With advertise empty the listener's actual address is advertised, which
 // must then be a specific IP (binding 0.0.0.0 needs an explicit advertise).
-func newTransport(bind, advertise string, fault func(from, to string) bool, logger hclog.Logger) (*raft.NetworkTransport, error) {
+//
+// With serverTLS set the listener speaks TLS (the handshake runs on the
+// connection's first read, in raft's per-connection goroutine, so a slow
+// or bad peer never blocks Accept); with dialTLS set peers are dialed with
+// TLS and the handshake completes within the dial timeout.
+func newTransport(bind, advertise string, fault func(from, to string) bool, serverTLS, dialTLS *tls.Config, logger hclog.Logger) (*raft.NetworkTransport, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: listen %s: %w", bind, err)
+	}
+	if serverTLS != nil {
+		ln = tls.NewListener(ln, serverTLS)
 	}
 	adv, err := advertiseFor(ln.Addr(), advertise)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	stream := &streamLayer{ln: ln, advertise: adv, fault: fault}
+	stream := &streamLayer{ln: ln, advertise: adv, fault: fault, tls: dialTLS}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  stream,
 		MaxPool: transportMaxPool,

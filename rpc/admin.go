@@ -2,8 +2,13 @@ package rpc
 
 import (
 	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
+	"github.com/raftflow/engine/raftnode"
 	"github.com/raftflow/engine/rpc/adminpb"
 )
 
@@ -34,11 +39,13 @@ func (s *Service) Remove(ctx context.Context, req *adminpb.RemoveRequest) (*admi
 	if err := checkID("node_id", req.GetNodeId()); err != nil {
 		return nil, err
 	}
-	if err := s.node.RemoveServer(ctx, req.NodeId); err != nil {
-		return nil, toStatus(err)
-	}
+	// The member-table row goes first: removing the leader itself stops its
+	// raft, after which it could propose nothing.
 	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_RemoveNode{RemoveNode: &fsmpb.RemoveNode{Id: req.NodeId}}}); err != nil {
 		return nil, err
+	}
+	if err := s.node.RemoveServer(ctx, req.NodeId); err != nil {
+		return nil, toStatus(err)
 	}
 	return &adminpb.RemoveResponse{}, nil
 }
@@ -70,4 +77,35 @@ func (s *Service) StatusProto() *adminpb.StatusResponse {
 		resp.Members = append(resp.Members, mem)
 	}
 	return resp
+}
+
+// TransferLeadership hands leadership over (forwarded to the leader).
+func (s *Service) TransferLeadership(ctx context.Context, req *adminpb.TransferLeadershipRequest) (*adminpb.TransferLeadershipResponse, error) {
+	if id := req.GetNodeId(); id != "" {
+		if err := checkID("node_id", id); err != nil {
+			return nil, err
+		}
+	}
+	prev := s.node.ID()
+	leader, err := s.node.TransferLeadership(ctx, req.GetNodeId())
+	if err != nil {
+		if errors.Is(err, raftnode.ErrNotLeader) || errors.Is(err, raftnode.ErrShutdown) ||
+			errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return nil, toStatus(err)
+		}
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return &adminpb.TransferLeadershipResponse{PreviousLeaderId: prev, LeaderId: leader}, nil
+}
+
+// Snapshot takes a raft snapshot on this node (answered locally).
+func (s *Service) Snapshot(ctx context.Context, _ *adminpb.SnapshotRequest) (*adminpb.SnapshotResponse, error) {
+	meta, err := s.node.Snapshot(ctx)
+	if errors.Is(err, raftnode.ErrNothingToSnapshot) {
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &adminpb.SnapshotResponse{NodeId: s.node.ID(), SnapshotId: meta.ID, Index: meta.Index, Term: meta.Term}, nil
 }

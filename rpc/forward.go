@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -29,7 +30,9 @@ func newForwarder(s *Service) *forwarder {
 
 // local lists the methods every node answers itself.
 var local = map[string]bool{
-	"/raftflow.admin.v1.AdminService/Status": true,
+	"/raftflow.admin.v1.AdminService/Status":   true,
+	"/raftflow.admin.v1.AdminService/Snapshot": true, // snapshots the node called
+	"/grpc.health.v1.Health/Check":             true, // this node's readiness
 }
 
 func (f *forwarder) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -105,7 +108,11 @@ func (f *forwarder) conn(addr string) (*grpc.ClientConn, error) {
 	if c, ok := f.conns[addr]; ok {
 		return c, nil
 	}
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	creds := insecure.NewCredentials()
+	if f.s.cfg.ClientTLS != nil {
+		creds = credentials.NewTLS(f.s.cfg.ClientTLS)
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)))
 	if err != nil {
 		return nil, err

@@ -214,6 +214,9 @@ func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowserv
 	if err := checkBlobs(blob("input", req.GetInput()), blob("header", req.GetHeader())); err != nil {
 		return nil, err
 	}
+	if chaosDropSignal() { // deliberately broken chaos builds only (chaos_on.go)
+		return &workflowservice.SignalWorkflowExecutionResponse{}, nil
+	}
 	if _, err := s.apply(ctx, &fsmpb.Command{RequestId: req.RequestId, Op: &fsmpb.Command_SignalWorkflow{SignalWorkflow: &fsmpb.SignalWorkflow{Request: req}}}); err != nil {
 		return nil, err
 	}

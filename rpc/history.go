@@ -184,7 +184,15 @@ func (s *Service) DescribeWorkflowExecution(ctx context.Context, req *workflowse
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return describe(st), nil
+	resp := describe(st)
+	if p := st.Parent; p != nil {
+		info := resp.WorkflowExecutionInfo
+		info.ParentExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowId, RunId: p.RunId}
+		if ns, err := s.fsm.GetNamespace(p.Namespace); err == nil {
+			info.ParentNamespaceId = ns.Info.GetId()
+		}
+	}
+	return resp, nil
 }
 
 func describe(st *fsmpb.WorkflowState) *workflowservice.DescribeWorkflowExecutionResponse {

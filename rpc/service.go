@@ -6,18 +6,22 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftflow/engine/fsm"
 	"github.com/raftflow/engine/fsm/fsmpb"
+	"github.com/raftflow/engine/internal/metrics"
 	"github.com/raftflow/engine/queue"
 	"github.com/raftflow/engine/raftnode"
 	"github.com/raftflow/engine/rpc/adminpb"
@@ -41,6 +45,13 @@ type Config struct {
 	// UpdateNamespace accept (default one day, as Temporal; tests of
 	// retention lower it).
 	MinRetention time.Duration
+	// Metrics records commit latency, poll waits, timer lateness and run
+	// starts and closes (nil: none).
+	Metrics *metrics.Metrics
+	// ClientTLS, when set, is how this node dials the leader's gRPC port
+	// to forward calls (nil: plaintext). The caller's metadata, its API
+	// key included, is forwarded as it came.
+	ClientTLS *tls.Config
 }
 
 // Service implements workflowservice.WorkflowServiceServer and
@@ -59,6 +70,7 @@ type Service struct {
 	notify  *notifier
 	sticky  *stickyRelease
 	workers *workerPolls
+	pollers *pollersSeen
 	queries queryRegistry
 	// knownNamespaces caches namespaces seen to exist (see checkNamespace).
 	knownNamespaces sync.Map
@@ -86,18 +98,20 @@ func New(cfg Config) *Service {
 	s := &Service{
 		cfg: cfg, fsm: cfg.FSM, node: cfg.Node, log: cfg.Logger, clock: cfg.Clock,
 		queues: queue.NewManager(), notify: newNotifier(), sticky: newStickyRelease(),
-		workers: newWorkerPolls(),
+		workers: newWorkerPolls(), pollers: newPollersSeen(),
 	}
-	s.timers = timers.New(timers.Config{Clock: cfg.Clock, Fire: s.fireTimers, Logger: cfg.Logger})
+	s.timers = timers.New(timers.Config{Clock: cfg.Clock, Fire: s.fireTimers, Logger: cfg.Logger, OnFired: cfg.Metrics.TimerFired})
 	s.fwd = newForwarder(s)
 	cfg.FSM.SetHints(hints{s})
 	return s
 }
 
-// Register registers both services on gs.
+// Register registers the services on gs (of OperatorService only what the
+// Web UI needs; see operator).
 func (s *Service) Register(gs *grpc.Server) {
 	workflowservice.RegisterWorkflowServiceServer(gs, s)
 	adminpb.RegisterAdminServiceServer(gs, s)
+	operatorservice.RegisterOperatorServiceServer(gs, operator{s: s})
 }
 
 // UnaryInterceptor forwards calls to the leader when this node is not it.
@@ -105,6 +119,15 @@ func (s *Service) UnaryInterceptor() grpc.UnaryServerInterceptor { return s.fwd.
 
 // Ready reports whether this node is the leader with its services running.
 func (s *Service) Ready() bool { return s.ready.Load() }
+
+// QueueStats lists the live task queues (leader only; empty elsewhere).
+func (s *Service) QueueStats() []queue.QueueStats { return s.queues.Stats() }
+
+// QueueMatches is queue.Manager.Matches.
+func (s *Service) QueueMatches() (sync, backlog uint64) { return s.queues.Matches() }
+
+// TimersPending counts the timers the leader's timer service holds.
+func (s *Service) TimersPending() int { return s.timers.Pending() }
 
 // Close releases forwarding connections.
 func (s *Service) Close() { s.fwd.close() }
@@ -215,10 +238,12 @@ func (s *Service) propose(ctx context.Context, cmd *fsmpb.Command) (*fsm.Result,
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	resp, err := s.node.Apply(ctx, b)
 	if err != nil {
 		return nil, err
 	}
+	s.cfg.Metrics.Committed(time.Since(start))
 	res, ok := resp.(*fsm.Result)
 	if !ok || res == nil {
 		return &fsm.Result{}, nil
@@ -254,4 +279,11 @@ func (h hints) TimerAdded(key []byte, fireAt int64) {
 func (h hints) TimerRemoved(key []byte) { h.s.timers.Remove(key) }
 func (h hints) HistoryAppended(ns, wfID, runID string) {
 	h.s.notify.Notify(runKey(ns, wfID, runID))
+}
+
+// WorkflowStarted and WorkflowClosed implement fsm.LifecycleHints.
+func (h hints) WorkflowStarted(ns string) { h.s.cfg.Metrics.WorkflowStarted(ns) }
+
+func (h hints) WorkflowClosed(ns string, st enumspb.WorkflowExecutionStatus) {
+	h.s.cfg.Metrics.WorkflowClosed(ns, st)
 }

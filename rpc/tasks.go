@@ -42,6 +42,7 @@ type polled struct {
 // (nil, nil) when the long poll ends empty, also when the polling worker
 // (workerKey) has shut down or does so while the poll waits.
 func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, identity, workerKey string) (*polled, error) {
+	s.pollers.saw(ns, tq, kind, identity, s.clock.Now())
 	pctx, cancel := s.longPollContext(ctx)
 	defer cancel()
 	pctx, done, live := s.workers.track(pctx, workerKey)
@@ -50,7 +51,9 @@ func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, 
 		return nil, nil
 	}
 	for {
+		pollStart := time.Now()
 		t, ok, err := s.queues.Poll(pctx, ns, tq, kind)
+		s.cfg.Metrics.Polled(kind, time.Since(pollStart), ok)
 		if errors.Is(err, queue.ErrNotActive) {
 			return nil, unavailable("raftflow: leader services are not ready; retry")
 		}
@@ -137,7 +140,12 @@ func (s *Service) PollActivityTaskQueue(ctx context.Context, req *workflowservic
 	if err != nil || res == nil {
 		return &workflowservice.PollActivityTaskQueueResponse{}, err
 	}
-	at := res.ActivityTask
+	return activityTaskResponse(res.ActivityTask), nil
+}
+
+// activityTaskResponse is what a worker gets for a started activity attempt
+// (from a poll, or eagerly with its workflow task completion).
+func activityTaskResponse(at *fsm.StartedActivityTask) *workflowservice.PollActivityTaskQueueResponse {
 	a, tok := at.Activity, at.Token
 	return &workflowservice.PollActivityTaskQueueResponse{
 		TaskToken:                   mustToken(tok),
@@ -157,7 +165,7 @@ func (s *Service) PollActivityTaskQueue(ctx context.Context, req *workflowservic
 		StartToCloseTimeout:         durOf(a.StartToCloseTimeout),
 		HeartbeatTimeout:            durOf(a.HeartbeatTimeout),
 		RetryPolicy:                 a.RetryPolicy,
-	}, nil
+	}
 }
 
 func mustToken(t *fsmpb.TaskToken) []byte {
@@ -206,7 +214,11 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.RespondWorkflowTaskCompletedResponse{}, nil
+	resp := &workflowservice.RespondWorkflowTaskCompletedResponse{}
+	for _, at := range res.EagerActivities {
+		resp.ActivityTasks = append(resp.ActivityTasks, activityTaskResponse(at))
+	}
+	return resp, nil
 }
 
 func (s *Service) RespondWorkflowTaskFailed(ctx context.Context, req *workflowservice.RespondWorkflowTaskFailedRequest) (*workflowservice.RespondWorkflowTaskFailedResponse, error) {

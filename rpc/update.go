@@ -138,7 +138,21 @@ func (p *pendingUpdate) snapshot() (enumspb.UpdateWorkflowExecutionLifecycleStag
 // updateMessages are the protocol messages a workflow task carries.
 func (s *Service) updateMessages(ns, wfID, runID string, startedEventID int64) []*protocolpb.Message {
 	var out []*protocolpb.Message
-	for _, p := range s.updates.forRun(ns, wfID, runID) {
+	pending := s.updates.forRun(ns, wfID, runID)
+	if len(pending) == 0 {
+		return nil
+	}
+	// The registry learns of an acceptance only after the completing call
+	// returns, but the next workflow task can be polled before that: the
+	// replicated state is the authority on what was already accepted.
+	st, err := s.fsm.GetState(ns, wfID, runID)
+	if err != nil {
+		return nil
+	}
+	for _, p := range pending {
+		if st.Updates[p.request.GetMeta().GetUpdateId()] != nil {
+			continue
+		}
 		body, err := anypb.New(p.request)
 		if err != nil {
 			continue

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,11 +19,16 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/raftflow/engine/fsm"
 	"github.com/raftflow/engine/fsm/fsmpb"
+	"github.com/raftflow/engine/internal/auth"
+	"github.com/raftflow/engine/internal/metrics"
+	"github.com/raftflow/engine/internal/webui"
 	"github.com/raftflow/engine/raftnode"
 	"github.com/raftflow/engine/rpc"
 	"github.com/raftflow/engine/rpc/adminpb"
@@ -58,6 +64,23 @@ type Config struct {
 	// RaftFault is raftnode.Config.Fault, a test hook that cuts raft links
 	// (nil outside tests).
 	RaftFault func(from, to string) bool
+
+	// TLS serves the client gRPC port with TLS (nil: plaintext); with
+	// ClientCAs and ClientAuth set, clients need a certificate (mTLS).
+	// ClientTLS is how this node dials other nodes' gRPC ports (join,
+	// forwarding to the leader); it must be set when TLS is.
+	TLS, ClientTLS *tls.Config
+	// PeerTLS and PeerClientTLS secure the raft transport (raftnode.Config
+	// TLS and DialTLS); both or neither.
+	PeerTLS, PeerClientTLS *tls.Config
+	// APIKey, when set, is required on every gRPC call (but health
+	// checks) as "authorization: Bearer <key>"; the join client sends it.
+	APIKey string
+
+	// UIAddr, when set, serves the Temporal Web UI there (port 0: any
+	// free port), connected to this node's own gRPC port with ClientTLS
+	// and APIKey.
+	UIAddr string
 }
 
 // Server is a running node.
@@ -68,10 +91,14 @@ type Server struct {
 	Node    *raftnode.Node
 	Service *rpc.Service
 	Action  raftnode.Action
+	// Metrics is this node's Prometheus registry, served on /metrics.
+	Metrics *metrics.Metrics
 
 	grpcSrv *grpc.Server
+	health  *healthServer
 	httpSrv *http.Server
 	grpcLn  net.Listener
+	ui      *webui.Server
 	httpLn  net.Listener
 
 	cancel    context.CancelFunc
@@ -87,11 +114,17 @@ func Start(cfg Config) (_ *Server, err error) {
 	if cfg.NodeID == "" || cfg.DataDir == "" {
 		return nil, errors.New("server: node id and data dir are required")
 	}
+	if cfg.TLS != nil && cfg.ClientTLS == nil {
+		return nil, errors.New("server: TLS on the gRPC port needs ClientTLS for joining and forwarding")
+	}
+	if (cfg.PeerTLS == nil) != (cfg.PeerClientTLS == nil) {
+		return nil, errors.New("server: PeerTLS and PeerClientTLS go together")
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, Metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -111,7 +144,8 @@ func Start(cfg Config) (_ *Server, err error) {
 		Logger: log.With("component", "raft"), SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout, CommitTimeout: cfg.CommitTimeout, Fault: cfg.RaftFault,
-	}, s.FSM)
+		TLS: cfg.PeerTLS, DialTLS: cfg.PeerClientTLS,
+	}, s.Metrics.WrapFSM(s.FSM))
 	if err != nil {
 		return nil, err
 	}
@@ -119,14 +153,28 @@ func Start(cfg Config) (_ *Server, err error) {
 		FSM: s.FSM, Node: s.Node, Logger: log.With("component", "rpc"), LongPollTimeout: cfg.LongPollTimeout,
 		MinRetention: cfg.MinNamespaceRetention,
 		Self:         &fsmpb.NodeInfo{Id: cfg.NodeID, RaftAddr: s.Node.RaftAddr(), GrpcAddr: s.GRPCAddr(), HttpAddr: s.HTTPAddr()},
+		Metrics:      s.Metrics,
+		ClientTLS:    cfg.ClientTLS,
 	})
 	s.Node.OnLeadership(s.Service.RunLeader)
+	s.Metrics.Observe(metrics.Sources{
+		Raft: s.Node.Status, FSMApplied: s.FSM.AppliedIndex,
+		Ready:  func() bool { ok, _ := s.Ready(); return ok },
+		Queues: s.Service.QueueStats, Matches: s.Service.QueueMatches, TimersPending: s.Service.TimersPending,
+	})
 
-	s.grpcSrv = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(s.Service.UnaryInterceptor()),
+	gopts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.Metrics.UnaryInterceptor(), auth.UnaryInterceptor(cfg.APIKey), s.Service.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(auth.StreamInterceptor(cfg.APIKey)),
 		grpc.MaxRecvMsgSize(rpc.MaxMessageSize), grpc.MaxSendMsgSize(rpc.MaxMessageSize),
-	)
+	}
+	if cfg.TLS != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	s.grpcSrv = grpc.NewServer(gopts...)
 	s.Service.Register(s.grpcSrv)
+	s.health = &healthServer{Server: health.NewServer(), s: s}
+	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.grpcSrv.Serve(s.grpcLn) }()
@@ -134,6 +182,17 @@ func Start(cfg Config) (_ *Server, err error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.health.run(ctx) }()
+	go func() { defer s.wg.Done(); s.Metrics.WatchLeader(ctx, s.Node.Raft()) }()
+	if cfg.UIAddr != "" {
+		if s.ui, err = webui.Start(webui.Config{
+			Addr: cfg.UIAddr, GRPCTarget: s.selfTarget(), TLS: s.selfTLS(), APIKey: cfg.APIKey,
+			Logger: log.With("component", "webui"),
+		}); err != nil {
+			return nil, err
+		}
+	}
 	s.Action = raftnode.Decide(s.Node.HasState(), cfg.Join)
 	switch s.Action {
 	case raftnode.ActionBootstrap:
@@ -145,6 +204,46 @@ func Start(cfg Config) (_ *Server, err error) {
 		go func() { defer s.wg.Done(); s.joinLoop(ctx) }()
 	}
 	return s, nil
+}
+
+// UIAddr is the Web UI's bound address ("" when the UI is off).
+func (s *Server) UIAddr() string {
+	if s.ui == nil {
+		return ""
+	}
+	return s.ui.Addr()
+}
+
+// selfTarget is this node's gRPC listener as a dialable address: the
+// bound port on loopback when bound to all interfaces.
+func (s *Server) selfTarget() string {
+	addr := s.grpcLn.Addr().(*net.TCPAddr)
+	ip := addr.IP
+	if ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+		if addr.IP.To4() == nil {
+			ip = net.IPv6loopback
+		}
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(addr.Port))
+}
+
+// selfTLS is ClientTLS for dialing selfTarget: the server certificate is
+// checked against the advertised host (which other nodes verify too)
+// rather than the loopback address actually dialed.
+func (s *Server) selfTLS() *tls.Config {
+	if s.cfg.ClientTLS == nil {
+		return nil
+	}
+	c := s.cfg.ClientTLS.Clone()
+	if c.ServerName == "" {
+		if host, _, err := net.SplitHostPort(s.GRPCAddr()); err == nil {
+			if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+				c.ServerName = host
+			}
+		}
+	}
+	return c
 }
 
 // GRPCAddr is the advertised gRPC address.
@@ -173,7 +272,7 @@ func (s *Server) joinLoop(ctx context.Context) {
 	backoff := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		for _, addr := range s.cfg.Join {
-			if err := joinOnce(ctx, addr, req); err != nil {
+			if err := s.joinOnce(ctx, addr, req); err != nil {
 				s.log.Warn("join attempt failed", "member", addr, "attempt", attempt, "err", err)
 				continue
 			}
@@ -189,8 +288,12 @@ func (s *Server) joinLoop(ctx context.Context) {
 	}
 }
 
-func joinOnce(ctx context.Context, addr string, req *adminpb.JoinRequest) error {
-	conn, err := grpc.NewClient(strings.TrimSpace(addr), grpc.WithTransportCredentials(insecure.NewCredentials()))
+func (s *Server) joinOnce(ctx context.Context, addr string, req *adminpb.JoinRequest) error {
+	opts := []grpc.DialOption{auth.DialCredentials(s.cfg.ClientTLS)}
+	if s.cfg.APIKey != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(auth.Bearer(s.cfg.APIKey)))
+	}
+	conn, err := grpc.NewClient(strings.TrimSpace(addr), opts...)
 	if err != nil {
 		return err
 	}
@@ -210,15 +313,28 @@ func (s *Server) httpHandler() http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
+	live := func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }
+	mux.HandleFunc("/livez", live)
+	mux.HandleFunc("/healthz", live)
+	mux.Handle("/metrics", s.Metrics.Handler())
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if ok, why := s.Ready(); !ok {
 			http.Error(w, why, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
+	})
+	// /digest: this node's own FSM state digest and the applied index it
+	// covers (jepsen/ compares replicas); 503 while an apply raced the scan.
+	mux.HandleFunc("/digest", func(w http.ResponseWriter, r *http.Request) {
+		before := s.FSM.AppliedIndex()
+		d := s.FSM.Digest()
+		if after := s.FSM.AppliedIndex(); after != before {
+			http.Error(w, "applied index moved during the digest; retry", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"applied_index\":%d,\"digest\":%q}\n", before, d)
 	})
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		b, err := protojson.MarshalOptions{EmitUnpopulated: true, UseProtoNames: true}.Marshal(s.Service.StatusProto())
@@ -277,6 +393,9 @@ func (s *Server) Kill() error {
 func (s *Server) stop(graceful bool) error {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.ui != nil {
+		s.ui.Close()
 	}
 	switch {
 	case s.grpcSrv != nil && !graceful:

@@ -1,0 +1,56 @@
+package fsm
+
+import (
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+
+	"github.com/raftflow/engine/fsm/fsmpb"
+)
+
+// An activity whose schedule command asks for eager execution on the
+// workflow's own task queue is started at once and handed back with the
+// completion; no backlog row is written. Its completion then works as usual.
+func TestEagerActivity(t *testing.T) {
+	h := newHarness(t)
+	runID := h.start("eager")
+	eager := scheduleActivity("a1")
+	eager.GetScheduleActivityTaskCommandAttributes().RequestEagerExecution = true
+	res := h.completeWFT("eager", eager)
+	if len(res.EagerActivities) != 1 {
+		t.Fatalf("eager activities: got %d, want 1", len(res.EagerActivities))
+	}
+	at := res.EagerActivities[0]
+	if at.Activity.StartedTime == 0 || at.Token.Kind != fsmpb.TaskKind_TASK_KIND_ACTIVITY {
+		t.Fatalf("eager activity not started: %+v", at)
+	}
+	for _, task := range h.tasksOf(runID) {
+		if task.Row.Kind == fsmpb.TaskKind_TASK_KIND_ACTIVITY {
+			t.Fatalf("eager activity left a backlog row: %+v", task.Row)
+		}
+	}
+	h.applyOK(activityResultCmd(at.Token, completed("done")))
+	h.wantEvents("eager",
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+		enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+		enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+
+	// Another task queue is never eager.
+	runID2 := h.start("eager2")
+	other := scheduleActivity("a2")
+	attrs := other.GetScheduleActivityTaskCommandAttributes()
+	attrs.RequestEagerExecution = true
+	attrs.TaskQueue = &taskqueuepb.TaskQueue{Name: "elsewhere"}
+	if res := h.completeWFT("eager2", other); len(res.EagerActivities) != 0 {
+		t.Fatalf("activity on another queue was dispatched eagerly")
+	}
+	found := false
+	for _, task := range h.tasksOf(runID2) {
+		found = found || task.Row.Kind == fsmpb.TaskKind_TASK_KIND_ACTIVITY
+	}
+	if !found {
+		t.Fatal("non-eager activity has no backlog row")
+	}
+}
