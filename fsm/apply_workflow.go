@@ -315,14 +315,21 @@ func (w *wf) requestCancel(cause, identity string, external *fsmpb.ParentInfo) {
 
 func (t *txn) signalWorkflow(op *fsmpb.SignalWorkflow) *Result {
 	req := op.GetRequest()
-	w, err := t.loadRunning(req.GetNamespace(), req.GetWorkflowExecution().GetWorkflowId(), req.GetWorkflowExecution().GetRunId())
+	w, err := t.loadRun(req.GetNamespace(), req.GetWorkflowExecution().GetWorkflowId(), req.GetWorkflowExecution().GetRunId())
 	if err != nil {
 		return &Result{Err: err}
 	}
+	// A retried signal (same request id) answers as the first attempt did,
+	// even if the workflow has closed since: it was delivered. Only then
+	// does a closed run refuse new signals. (The jepsen no-lost-acks checker
+	// found the retry-after-close case answering NotFound.)
+	if req.RequestId != "" && slices.Contains(w.st.SignalRequestIds, req.RequestId) {
+		return &Result{RunID: w.st.RunId}
+	}
+	if w, err = t.loadRunning(w.st.Namespace, w.st.WorkflowId, w.st.RunId); err != nil {
+		return &Result{Err: err}
+	}
 	if req.RequestId != "" {
-		if slices.Contains(w.st.SignalRequestIds, req.RequestId) {
-			return &Result{RunID: w.st.RunId}
-		}
 		w.st.SignalRequestIds = append(w.st.SignalRequestIds, req.RequestId)
 		if n := len(w.st.SignalRequestIds); n > maxSignalRequestIDs {
 			w.st.SignalRequestIds = slices.Clone(w.st.SignalRequestIds[n-maxSignalRequestIDs:])

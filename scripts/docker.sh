@@ -13,6 +13,7 @@ compose() {
 }
 export RAFTFLOW_N1_GRPC=${RAFTFLOW_N1_GRPC:-17233} RAFTFLOW_N2_GRPC=${RAFTFLOW_N2_GRPC:-17243} RAFTFLOW_N3_GRPC=${RAFTFLOW_N3_GRPC:-17253}
 export RAFTFLOW_N1_HTTP=${RAFTFLOW_N1_HTTP:-17235} RAFTFLOW_N2_HTTP=${RAFTFLOW_N2_HTTP:-17245} RAFTFLOW_N3_HTTP=${RAFTFLOW_N3_HTTP:-17255}
+export RAFTFLOW_UI=${RAFTFLOW_UI:-18233}
 
 build() {
   ctx=$(mktemp -d); trap 'rm -rf "$ctx"' RETURN
@@ -48,6 +49,10 @@ hello() {
   TEMPORAL_ADDRESS="127.0.0.1:$RAFTFLOW_N2_GRPC" timeout 60 "$bin/hello-starter" 2>&1 | tee "$bin/starter.log"
   grep -q "Hello Temporal!" "$bin/starter.log"
   curl -fsS "http://127.0.0.1:$RAFTFLOW_N1_HTTP/metrics" | grep '^raftflow_workflow_closed_total'
+  # The Web UI on n1 serves its settings and lists the workflow just run.
+  curl -fsS "http://127.0.0.1:$RAFTFLOW_UI/api/v1/settings" >/dev/null
+  curl -fsS "http://127.0.0.1:$RAFTFLOW_UI/api/v1/namespaces/default/workflows" | grep -q hello_world_workflowID
+  echo "web UI: http://127.0.0.1:$RAFTFLOW_UI"
 }
 
 case "${1:-all}" in
