@@ -13,42 +13,14 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/raftflow/engine/internal/server"
+	"github.com/raftflow/engine/sdk/enginetest"
 )
 
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...interface{}) {}
-func (quietLogger) Info(string, ...interface{})  {}
-func (quietLogger) Warn(string, ...interface{})  {}
-func (quietLogger) Error(string, ...interface{}) {}
-
-// startEngine runs a one-node engine for the test and returns a client.
+// startEngine runs a one-node engine for the test (sdk/enginetest) and
+// returns a client of it.
 func startEngine(t *testing.T) client.Client {
 	t.Helper()
-	srv, err := server.Start(server.Config{
-		NodeID: "n1", DataDir: t.TempDir(),
-		GRPCAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		HeartbeatTimeout: 100 * time.Millisecond, ElectionTimeout: 100 * time.Millisecond,
-		LeaderLeaseTimeout: 50 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for ok, why := srv.Ready(); !ok; ok, why = srv.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatalf("engine not ready: %s", why)
-		}
-		time.Sleep(5 * time.Millisecond) // polling readiness
-	}
-	c, err := client.Dial(client.Options{HostPort: srv.GRPCAddr(), Logger: quietLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return enginetest.Start(t).Client()
 }
 
 var queueSeq atomic.Int64

@@ -215,15 +215,14 @@ func (s *Server) UIAddr() string {
 }
 
 // selfTarget is this node's gRPC listener as a dialable address: the
-// bound port on loopback when bound to all interfaces.
+// bound port on 127.0.0.1 when bound to all interfaces. (Go reports
+// "0.0.0.0" listeners as "[::]", and a dual-stack socket accepts IPv4
+// loopback; ::1 may not exist at all, e.g. in a FROM scratch container.)
 func (s *Server) selfTarget() string {
 	addr := s.grpcLn.Addr().(*net.TCPAddr)
 	ip := addr.IP
 	if ip.IsUnspecified() {
 		ip = net.IPv4(127, 0, 0, 1)
-		if addr.IP.To4() == nil {
-			ip = net.IPv6loopback
-		}
 	}
 	return net.JoinHostPort(ip.String(), fmt.Sprint(addr.Port))
 }
