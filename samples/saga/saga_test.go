@@ -22,13 +22,7 @@ import (
 func TestSaga(t *testing.T) {
 	srv := enginetest.Start(t)
 	c := srv.Client()
-	svc := saga.NewServices(map[string]int{"widget": 10})
-	w := worker.New(c, saga.TaskQueue, worker.Options{})
-	saga.Register(w, svc)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	svc := startWorker(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -99,13 +93,7 @@ func TestSagaThreeNodes(t *testing.T) {
 	}
 	srv := enginetest.Start(t, enginetest.Nodes(3))
 	c := srv.Client()
-	svc := saga.NewServices(map[string]int{"widget": 10})
-	w := worker.New(c, saga.TaskQueue, worker.Options{})
-	saga.Register(w, svc)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	svc := startWorker(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ok := saga.Order{ID: "3", Item: "widget", Quantity: 1, AmountCents: 100, ShipTo: "Berlin"}
@@ -125,4 +113,18 @@ func TestSagaThreeNodes(t *testing.T) {
 	if svc.Stock("widget") != 9 || svc.Charged() != 100 {
 		t.Fatalf("after compensation: stock %d, charged %d; want 9 and 100", svc.Stock("widget"), svc.Charged())
 	}
+}
+
+// startWorker runs the sample's worker against srv with 10 widgets in stock
+// and returns the services it records into.
+func startWorker(t *testing.T, srv *enginetest.Server) *saga.Services {
+	t.Helper()
+	svc := saga.NewServices(map[string]int{"widget": 10})
+	w := worker.New(srv.Client(), saga.TaskQueue, worker.Options{})
+	saga.Register(w, svc)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return svc
 }
