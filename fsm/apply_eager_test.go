@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"testing"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
@@ -52,5 +53,48 @@ func TestEagerActivity(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("non-eager activity has no backlog row")
+	}
+}
+
+// A start that asks for eager execution gets its first workflow task
+// started in the same entry: no backlog row, no task hint for the queue, the
+// Started event names the starting worker. A delayed start has nothing to
+// hand out yet; a deduplicated retry of the start gets no second task.
+func TestEagerWorkflowStart(t *testing.T) {
+	h := newHarness(t)
+	m := newHintModel(t, h.f)
+	h.f.SetHints(m)
+	req := startReq("eagerwf")
+	req.RequestEagerExecution, req.Identity = true, "starter-worker"
+	m.want = h.index + 1
+	res := h.applyOK(startCmd(h.newRunID(), req))
+	m.matches("eager start")
+	if m.added != 0 {
+		t.Fatalf("eager start hinted %d tasks to the queue", m.added)
+	}
+	h.f.SetHints(nil)
+	wt := res.WorkflowTask
+	if !res.Started || wt == nil || wt.StartedEventID != 3 || wt.Token.Kind != fsmpb.TaskKind_TASK_KIND_WORKFLOW {
+		t.Fatalf("eager start: started %v, task %+v", res.Started, wt)
+	}
+	if tasks := h.tasksOf(res.RunID); len(tasks) != 0 {
+		t.Fatalf("eager workflow task left backlog rows: %v", tasks)
+	}
+	h.wantEvents("eagerwf", enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+	if id := h.history("eagerwf")[2].GetWorkflowTaskStartedEventAttributes().GetIdentity(); id != "starter-worker" {
+		t.Fatalf("WorkflowTaskStarted identity %q", id)
+	}
+	h.applyOK(completeCmd(wt.Token, completeWF("ok")))
+
+	again := h.apply(startCmd(h.newRunID(), req))
+	if again.WorkflowTask != nil || again.RunID != res.RunID {
+		t.Fatalf("deduplicated start: %+v", again)
+	}
+
+	delayed := startReq("eagerdelayed")
+	delayed.RequestEagerExecution, delayed.WorkflowStartDelay = true, durp(time.Minute)
+	if res := h.applyOK(startCmd(h.newRunID(), delayed)); res.WorkflowTask != nil {
+		t.Fatalf("delayed start handed out a workflow task")
 	}
 }

@@ -27,7 +27,7 @@ func (t *txn) recordTaskStarted(op *fsmpb.RecordTaskStarted) *Result {
 	}
 	switch row.Kind {
 	case fsmpb.TaskKind_TASK_KIND_WORKFLOW:
-		return w.startWorkflowTask(op, &row)
+		return w.startWorkflowTask(op)
 	case fsmpb.TaskKind_TASK_KIND_ACTIVITY:
 		return w.startActivityTask(op, &row)
 	}
@@ -35,7 +35,7 @@ func (t *txn) recordTaskStarted(op *fsmpb.RecordTaskStarted) *Result {
 	return &Result{Err: ErrStaleTask}
 }
 
-func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) *Result {
+func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted) *Result {
 	s, wt := w.st, w.st.WorkflowTask
 	if wt == nil || wt.StartedEventId != 0 || !bytes.Equal(wt.TaskKey, op.TaskKey) {
 		w.t.delTask(op.TaskKey)

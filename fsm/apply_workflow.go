@@ -80,11 +80,31 @@ func (t *txn) startWorkflow(op *fsmpb.StartWorkflow) *Result {
 	}
 	w := t.newRun(op.RunId, req, runLinks{})
 	w.startFirstWorkflowTask()
+	var eager *StartedWorkflowTask
+	if req.RequestEagerExecution {
+		eager = w.startEagerWorkflowTask(req.Identity, req.RequestId)
+	}
 	w.save()
 	if req.RequestId != "" {
 		t.set(dedupKey(ns, req.RequestId), &fsmpb.CurrentRun{RunId: op.RunId})
 	}
-	return &Result{RunID: op.RunId, Started: true}
+	return &Result{RunID: op.RunId, Started: true, WorkflowTask: eager}
+}
+
+// startEagerWorkflowTask hands a new run's first workflow task straight to
+// the starting worker (eager workflow start): it is recorded as started by
+// identity in the start's own transaction and never reaches the task queue.
+// It returns nil when the run has no task to hand out yet (a start delay,
+// a cron schedule's first wait).
+func (w *wf) startEagerWorkflowTask(identity, requestID string) *StartedWorkflowTask {
+	wt := w.st.WorkflowTask
+	if wt == nil || len(wt.TaskKey) == 0 || wt.StartedEventId != 0 {
+		return nil
+	}
+	key := wt.TaskKey
+	res := w.startWorkflowTask(&fsmpb.RecordTaskStarted{TaskKey: key, Identity: identity, PollRequestId: "eager-" + requestID})
+	w.t.dropTaskHints(key)
+	return res.WorkflowTask
 }
 
 // resolveConflict applies the ID conflict policy (a run is running) or the

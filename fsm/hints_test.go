@@ -17,6 +17,7 @@ type hintModel struct {
 	tasks   map[string]*fsmpb.TaskRow
 	timers  map[string]int64
 	history map[string]int
+	added   int // TaskAdded hints seen
 }
 
 func newHintModel(t testing.TB, f *FSM) *hintModel {
@@ -31,6 +32,7 @@ func (m *hintModel) committed(what string) {
 
 func (m *hintModel) TaskAdded(key []byte, row *fsmpb.TaskRow) {
 	m.committed("TaskAdded")
+	m.added++
 	m.tasks[string(key)] = row
 }
 func (m *hintModel) TaskRemoved(key []byte) { m.committed("TaskRemoved"); delete(m.tasks, string(key)) }

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -143,6 +144,19 @@ func (t *txn) addTask(row *fsmpb.TaskRow) []byte {
 	t.set(k, row)
 	t.hints = append(t.hints, hint{kind: hintTaskAdded, key: k, row: row})
 	return k
+}
+
+// dropTaskHints forgets the added/removed hints of a task that was created
+// and consumed in this transaction, so the leader's queue never sees it.
+func (t *txn) dropTaskHints(k []byte) {
+	kept := t.hints[:0]
+	for _, h := range t.hints {
+		if (h.kind == hintTaskAdded || h.kind == hintTaskRemoved) && bytes.Equal(h.key, k) {
+			continue
+		}
+		kept = append(kept, h)
+	}
+	t.hints = kept
 }
 
 func (t *txn) delTask(k []byte) {

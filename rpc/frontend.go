@@ -31,6 +31,7 @@ func (s *Service) GetSystemInfo(ctx context.Context, _ *workflowservice.GetSyste
 			UpsertMemo:                      true,
 			SdkMetadata:                     true,
 			CountGroupByExecutionStatus:     true,
+			EagerWorkflowStart:              true,
 		},
 	}, nil
 }
@@ -50,7 +51,7 @@ func (s *Service) GetClusterInfo(ctx context.Context, _ *workflowservice.GetClus
 func describeNS(rec *fsmpb.NamespaceRecord) *workflowservice.DescribeNamespaceResponse {
 	info := proto.Clone(rec.Info).(*namespacepb.NamespaceInfo)
 	// ShutdownWorker completes the stopping worker's polls (see shutdown.go).
-	info.Capabilities = &namespacepb.NamespaceInfo_Capabilities{WorkerPollCompleteOnShutdown: true}
+	info.Capabilities = &namespacepb.NamespaceInfo_Capabilities{WorkerPollCompleteOnShutdown: true, EagerWorkflowStart: true}
 	return &workflowservice.DescribeNamespaceResponse{
 		NamespaceInfo: info,
 		Config:        rec.Config,
@@ -198,7 +199,11 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservi
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.StartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started}, nil
+	resp := &workflowservice.StartWorkflowExecutionResponse{RunId: res.RunID, Started: res.Started}
+	if res.WorkflowTask != nil {
+		resp.EagerWorkflowTask = s.workflowTaskResponse(res.WorkflowTask)
+	}
+	return resp, nil
 }
 
 func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowservice.SignalWorkflowExecutionRequest) (*workflowservice.SignalWorkflowExecutionResponse, error) {

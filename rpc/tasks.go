@@ -101,7 +101,12 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservic
 	if res.query != nil {
 		return s.queryTaskResponse(res.query), nil
 	}
-	wt := res.WorkflowTask
+	return s.workflowTaskResponse(res.WorkflowTask), nil
+}
+
+// workflowTaskResponse is what a worker gets for a started workflow task,
+// from a poll or with an eager workflow start.
+func (s *Service) workflowTaskResponse(wt *fsm.StartedWorkflowTask) *workflowservice.PollWorkflowTaskQueueResponse {
 	tok := wt.Token
 	// A sticky worker has the workflow cached up to its previous task: send
 	// only what is new. Everyone else gets the history from the start.
@@ -126,7 +131,7 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservic
 		resp.NextPageToken = encodePageToken(pageToken{RunID: tok.RunId, Next: next, UpTo: wt.StartedEventID})
 	}
 	resp.Messages = s.updateMessages(tok.Namespace, tok.WorkflowId, tok.RunId, wt.StartedEventID)
-	return resp, nil
+	return resp
 }
 
 func (s *Service) PollActivityTaskQueue(ctx context.Context, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {

@@ -30,6 +30,7 @@ func TestCompat(t *testing.T) {
 		fn   func(*testing.T, client.Client)
 	}{
 		{"HelloWorld", testHelloWorld},
+		{"EagerStart", testEagerStart},
 		{"ActivityRetryBackoff", testActivityRetryBackoff},
 		{"NonRetryableFailure", testNonRetryableFailure},
 		{"ActivityTimeouts", testActivityTimeouts},
@@ -107,6 +108,33 @@ func testHelloWorld(t *testing.T, c client.Client) {
 	}
 	if info.HistoryLength != int64(len(h.Events)) {
 		t.Errorf("describe: history length %d, history has %d events", info.HistoryLength, len(h.Events))
+	}
+	t.Run("Replay", func(t *testing.T) { replay(t, c, run.GetID(), run.GetRunID(), HelloWorkflow) })
+}
+
+// Eager workflow start: a worker on the starting client gets the first
+// workflow task in the start's answer (the SDK's EnableEagerStart), so the
+// first WorkflowTaskStarted carries the engine's eager request id and no poll
+// was needed.
+func testEagerStart(t *testing.T, c client.Client) {
+	tq := taskQueue(t)
+	startWorker(t, c, tq, []any{HelloWorkflow}, map[string]any{
+		"Greet": func(ctx context.Context, name string) (string, error) { return "Hello " + name + "!", nil },
+	})
+	run, err := c.ExecuteWorkflow(ctxFor(t, 10*time.Second),
+		client.StartWorkflowOptions{ID: tq + "-wf", TaskQueue: tq, EnableEagerStart: true}, HelloWorkflow, "eager")
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	var got string
+	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil || got != "Hello eager!" {
+		t.Fatalf("result %q, %v", got, err)
+	}
+	h := history(t, c, run.GetID(), run.GetRunID())
+	checkHistory(t, h)
+	first := h.Events[2].GetWorkflowTaskStartedEventAttributes()
+	if first == nil || !strings.HasPrefix(first.GetRequestId(), "eager-") {
+		t.Fatalf("first workflow task was not started eagerly: %v", h.Events[2])
 	}
 	t.Run("Replay", func(t *testing.T) { replay(t, c, run.GetID(), run.GetRunID(), HelloWorkflow) })
 }
