@@ -1,18 +1,24 @@
 // Command bench drives a workflow engine with the official Temporal Go SDK
-// (worker and starters in this process) and prints throughput and
-// start-to-result latency. It can start what it measures itself: a dev
-// engine, a 3-node raftflow cluster on this machine, or Temporal's own dev
-// server (for --compare-temporal), one after the other, with the same
-// client and workload.
+// (worker and starters in this process) and prints its figures. It starts
+// what it measures itself: a dev engine, a 3-node raftflow cluster on this
+// machine, or Temporal's own dev server (for --compare-temporal), one after
+// the other, with the same client and workload. scripts/bench.sh runs every
+// workload and regenerates docs/performance.md from the JSON records.
 //
 //	go run ./scripts/bench --mode dev --workflows 2000 --concurrency 100
 //	go run ./scripts/bench --mode cluster
 //	go run ./scripts/bench --mode dev --compare-temporal
+//	go run ./scripts/bench --workload timers --workflows 100000 --pending 1000000
+//	go run ./scripts/bench --workload idle,timers,install --idle 1000000 --workflows 100000
+//	go run ./scripts/bench --mode cluster --workload leaderkill
 //	go run ./scripts/bench --address 127.0.0.1:7233   # an engine you run
+//	go run ./scripts/bench --report docs/performance.md --json results.jsonl
+//
+// Workloads: hello (throughput at --concurrency, then --serial one at a
+// time), timers, signals, idle, install, leaderkill; see workloads.go.
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,185 +26,206 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-
-	"github.com/raftflow/engine/samples/helloworld"
 )
 
+// result is one workload's figures on one target (one JSON record).
 type result struct {
-	Target      string    `json:"target"`
-	Workload    string    `json:"workload"`
-	Workflows   int       `json:"workflows"`
-	Concurrency int       `json:"concurrency"`
-	Seconds     float64   `json:"seconds"`
-	PerSecond   float64   `json:"workflows_per_second"`
-	P50ms       float64   `json:"latency_p50_ms"`
-	P99ms       float64   `json:"latency_p99_ms"`
-	Maxms       float64   `json:"latency_max_ms"`
-	Errors      int       `json:"errors"`
-	When        time.Time `json:"when"`
-	CPUs        int       `json:"cpus"`
-	GoVersion   string    `json:"go"`
+	Target   string    `json:"target"`
+	Workload string    `json:"workload"`
+	Figures  []figure  `json:"figures"`
+	Notes    []string  `json:"notes,omitempty"`
+	Command  string    `json:"command"`
+	When     time.Time `json:"when"`
+	CPUs     int       `json:"cpus"`
+	Go       string    `json:"go"`
+}
+
+type figure struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+}
+
+func (r *result) add(name string, v float64, unit string) {
+	r.Figures = append(r.Figures, figure{name, v, unit})
+}
+
+func (r *result) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+func (r result) get(name string) (float64, bool) {
+	for _, f := range r.Figures {
+		if f.Name == name {
+			return f.Value, true
+		}
+	}
+	return 0, false
+}
+
+// opts are the workload parameters from the command line.
+type opts struct {
+	n, conc, serial, warmup int
+	pending, idle           int
+	signals                 int
+	duration, maxSleep      time.Duration
 }
 
 func main() {
-	mode := flag.String("mode", "dev", "what to start: dev (one engine), cluster (three engines), none (use --address)")
-	address := flag.String("address", "", "gRPC address of an engine you started (implies --mode none)")
-	n := flag.Int("workflows", 1000, "hello-world workflows to run")
-	conc := flag.Int("concurrency", 100, "workflows in flight")
-	serial := flag.Int("serial", 200, "workflows run one at a time for the latency figure (0: skip)")
-	warmup := flag.Int("warmup", 100, "workflows run before measuring")
-	compare := flag.Bool("compare-temporal", false, "also run Temporal's dev server (temporal server start-dev) and print the ratio")
+	mode := flag.String("mode", "dev", "what to start: dev (one engine), cluster (three engines)")
+	address := flag.String("address", "", "gRPC address of an engine you started (instead of --mode)")
+	workloads := flag.String("workload", "hello", "comma-separated: hello, timers, signals, idle, install, leaderkill")
+	var o opts
+	flag.IntVar(&o.n, "workflows", 0, "workflows (default per workload: hello 2000, timers 100000, signals 1000; leaderkill runs for --duration)")
+	flag.IntVar(&o.conc, "concurrency", 100, "operations in flight")
+	flag.IntVar(&o.serial, "serial", 200, "hello: workflows run one at a time for the latency figure (0: skip)")
+	flag.IntVar(&o.warmup, "warmup", 200, "hello: workflows run before measuring")
+	flag.IntVar(&o.idle, "idle", 100000, "idle: workflows loaded to wait on a 24 h timer (memory, disk; install then copies them)")
+	flag.IntVar(&o.pending, "pending", 0, "timers: idle workflows with a 24 h timer loaded first (pending timers beside the measured ones)")
+	flag.IntVar(&o.signals, "signals", 20, "signals: signals per workflow")
+	flag.DurationVar(&o.maxSleep, "max-sleep", 60*time.Second, "timers: each workflow sleeps a random 1 s to this")
+	flag.DurationVar(&o.duration, "duration", 30*time.Second, "leaderkill: load duration (the leader is killed a third of the way in)")
+	compare := flag.Bool("compare-temporal", false, "also run the hello workload on Temporal's dev server (temporal server start-dev) and print the ratio")
 	temporalBin := flag.String("temporal-bin", "", "path of the temporal CLI (default: install the pinned version with go install)")
 	out := flag.String("json", "", "append JSON records to this file")
+	report := flag.String("report", "", "write the results table (markdown) from the --json records to this file and exit")
 	flag.Parse()
 
-	targets := []target{}
+	if *report != "" {
+		if *out == "" {
+			log.Fatal("--report needs --json (the records to read)")
+		}
+		must(writeReport(*out, *report))
+		return
+	}
+	var tg target
 	switch {
 	case *address != "":
-		targets = append(targets, external(*address))
+		tg = external(*address)
 	case *mode == "dev":
-		targets = append(targets, raftflowTarget(1))
+		tg = raftflowTarget(1)
 	case *mode == "cluster":
-		targets = append(targets, raftflowTarget(3))
+		tg = raftflowTarget(3)
 	default:
-		log.Fatalf("--mode %q needs --address", *mode)
+		log.Fatalf("--mode %q: want dev or cluster (or --address)", *mode)
 	}
-	if *compare {
-		targets = append(targets, temporalTarget(*temporalBin))
-	}
+	cmdline := "go run ./scripts/bench " + strings.Join(os.Args[1:], " ")
 	var results []result
-	for _, tg := range targets {
-		addr, stop, err := tg.start()
+	d, err := tg.start()
+	if err != nil {
+		log.Fatalf("%s: %v", tg.name, err)
+	}
+	for _, w := range strings.Split(*workloads, ",") {
+		rs, err := runWorkload(strings.TrimSpace(w), d, o)
 		if err != nil {
-			log.Fatalf("%s: %v", tg.name, err)
+			d.stop()
+			log.Fatalf("%s %s: %v", tg.name, w, err)
 		}
-		rs, err := measure(tg.name, addr, *n, *conc, *serial, *warmup)
-		stop()
-		if err != nil {
-			log.Fatalf("%s: %v", tg.name, err)
+		for i := range rs {
+			rs[i].Target = tg.name
 		}
 		results = append(results, rs...)
 	}
-	for _, r := range results {
-		fmt.Printf("%-22s %-10s n=%-6d c=%-4d %8.1f wf/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  errors %d\n",
-			r.Target, r.Workload, r.Workflows, r.Concurrency, r.PerSecond, r.P50ms, r.P99ms, r.Maxms, r.Errors)
+	d.stop()
+	if *compare {
+		td, err := temporalTarget(*temporalBin).start()
+		if err != nil {
+			log.Fatalf("temporal: %v", err)
+		}
+		rs, err := hello(td, o)
+		td.stop()
+		if err != nil {
+			log.Fatalf("temporal: %v", err)
+		}
+		for i := range rs {
+			rs[i].Target = "temporal-dev-server"
+		}
+		results = append(results, compareResult(results, rs))
+		results = append(results, rs...)
 	}
-	if *compare && len(results) >= 4 {
-		fmt.Printf("ratio raftflow/temporal: throughput %.1fx, serial p50 latency %.1fx lower\n",
-			results[0].PerSecond/results[2].PerSecond, results[3].P50ms/results[1].P50ms)
+	for i := range results {
+		r := &results[i]
+		r.Command, r.When, r.CPUs, r.Go = cmdline, time.Now().UTC(), runtime.NumCPU(), runtime.Version()
+		fmt.Printf("%-20s %-11s", r.Target, r.Workload)
+		for _, f := range r.Figures {
+			fmt.Printf("  %s %s %s", f.Name, trim(f.Value), f.Unit)
+		}
+		fmt.Println()
+		for _, n := range r.Notes {
+			fmt.Printf("%-32s note: %s\n", "", n)
+		}
 	}
 	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			log.Fatal(err)
-		}
-		enc := json.NewEncoder(f)
-		for _, r := range results {
-			enc.Encode(r)
-		}
-		f.Close()
+		must(appendRecords(*out, results))
 	}
 }
 
-type quiet struct{}
-
-func (quiet) Debug(string, ...interface{}) {}
-func (quiet) Info(string, ...interface{})  {}
-func (quiet) Warn(string, ...interface{})  {}
-func (quiet) Error(string, ...interface{}) {}
-
-// measure runs the throughput workload (n workflows, conc in flight) and the
-// serial latency workload against addr.
-func measure(name, addr string, n, conc, serial, warmup int) ([]result, error) {
-	c, err := dialRetry(addr)
+// appendRecords appends results to the JSON-lines file path.
+func appendRecords(path string, results []result) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer c.Close()
-	tq := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	w := worker.New(c, tq, worker.Options{MaxConcurrentWorkflowTaskPollers: 4, MaxConcurrentActivityTaskPollers: 4})
-	w.RegisterWorkflow(helloworld.Workflow)
-	w.RegisterActivity(helloworld.Activity)
-	if err := w.Start(); err != nil {
-		return nil, err
-	}
-	defer w.Stop()
-	if warmup > 0 {
-		run(c, tq, "warmup", warmup, min(conc, warmup))
-	}
-	var out []result
-	out = append(out, run(c, tq, "hello", n, conc))
-	out[len(out)-1].Target = name
-	if serial > 0 {
-		r := run(c, tq, "serial", serial, 1)
-		r.Target = name
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-func dialRetry(addr string) (client.Client, error) {
-	var lastErr error
-	for i := 0; i < 100; i++ {
-		c, err := client.Dial(client.Options{HostPort: addr, Logger: quiet{}})
-		if err == nil {
-			return c, nil
+	enc := json.NewEncoder(f)
+	for _, r := range results {
+		if err := enc.Encode(r); err != nil {
+			f.Close()
+			return err
 		}
-		lastErr = err
-		time.Sleep(100 * time.Millisecond)
 	}
-	return nil, lastErr
+	return f.Close()
 }
 
-// run executes n hello-world workflows with conc in flight.
-func run(c client.Client, tq, workload string, n, conc int) result {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	lat := make([]time.Duration, n)
-	var errs atomic.Int64
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	prefix := fmt.Sprintf("%s-%s-%d", tq, workload, time.Now().UnixNano())
-	start := time.Now()
-	for g := 0; g < conc; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				t0 := time.Now()
-				r, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", prefix, i), TaskQueue: tq}, helloworld.Workflow, "bench")
-				if err == nil {
-					var s string
-					err = r.Get(ctx, &s)
-				}
-				if err != nil {
-					errs.Add(1)
-				}
-				lat[i] = time.Since(t0)
+// compareResult puts the raftflow hello figures beside Temporal's.
+func compareResult(ours, theirs []result) result {
+	r := result{Target: "raftflow/temporal", Workload: "ratio"}
+	find := func(rs []result, w, fig string) float64 {
+		for _, x := range rs {
+			if v, ok := x.get(fig); ok && x.Workload == w {
+				return v
 			}
-		}()
+		}
+		return 0
 	}
-	wg.Wait()
-	el := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return result{
-		Workload: workload, Workflows: n, Concurrency: conc, Seconds: el.Seconds(),
-		PerSecond: float64(n) / el.Seconds(), P50ms: ms(lat[n/2]), P99ms: ms(lat[min(n-1, n*99/100)]), Maxms: ms(lat[n-1]),
-		Errors: int(errs.Load()), When: time.Now().UTC(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
+	if t := find(theirs, "hello", "throughput"); t > 0 {
+		r.add("throughput", find(ours, "hello", "throughput")/t, "x")
 	}
+	if o := find(ours, "serial", "p50"); o > 0 {
+		r.add("serial_p50_lower", find(theirs, "serial", "p50")/o, "x")
+	}
+	return r
+}
+
+func runWorkload(w string, d *deployment, o opts) ([]result, error) {
+	switch w {
+	case "hello":
+		return hello(d, o)
+	case "timers":
+		return timers(d, o)
+	case "signals":
+		return signals(d, o)
+	case "idle":
+		return idle(d, o)
+	case "install":
+		return install(d)
+	case "leaderkill":
+		return leaderKill(d, o)
+	}
+	return nil, fmt.Errorf("unknown workload %q", w)
+}
+
+func trim(v float64) string {
+	switch {
+	case v == float64(int64(v)) && v < 1e15:
+		return fmt.Sprintf("%d", int64(v))
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func must(err error) {
