@@ -114,6 +114,16 @@ func (s *Service) RegisterNamespace(ctx context.Context, req *workflowservice.Re
 }
 
 // checkNamespace verifies the namespace exists (NotFound otherwise).
+// checkNamespaceID checks a request's namespace and the one required name
+// it addresses in it: a workflow id, a task queue (field names it in the
+// error message).
+func (s *Service) checkNamespaceID(ns, field, id string) error {
+	if err := s.checkNamespace(ns); err != nil {
+		return err
+	}
+	return checkID(field, id)
+}
+
 func (s *Service) checkNamespace(ns string) error {
 	if ns == "" {
 		return invalidArg("namespace: required")
@@ -207,10 +217,7 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservi
 }
 
 func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowservice.SignalWorkflowExecutionRequest) (*workflowservice.SignalWorkflowExecutionResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	if err := checkID("workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}
 	if err := checkID("signal_name", req.GetSignalName()); err != nil {
@@ -260,10 +267,7 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, req *wor
 }
 
 func (s *Service) RequestCancelWorkflowExecution(ctx context.Context, req *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	if err := checkID("workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}
 	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_RequestCancelWorkflow{RequestCancelWorkflow: &fsmpb.RequestCancelWorkflow{Request: req}}}); err != nil {
@@ -273,10 +277,7 @@ func (s *Service) RequestCancelWorkflowExecution(ctx context.Context, req *workf
 }
 
 func (s *Service) TerminateWorkflowExecution(ctx context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	if err := checkID("workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}
 	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_TerminateWorkflow{TerminateWorkflow: &fsmpb.TerminateWorkflow{Request: req}}}); err != nil {
@@ -286,11 +287,8 @@ func (s *Service) TerminateWorkflowExecution(ctx context.Context, req *workflows
 }
 
 func (s *Service) ResetStickyTaskQueue(ctx context.Context, req *workflowservice.ResetStickyTaskQueueRequest) (*workflowservice.ResetStickyTaskQueueResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
 	e := req.GetExecution()
-	if err := checkID("execution.workflow_id", e.GetWorkflowId()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err
 	}
 	_, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_ResetSticky{ResetSticky: &fsmpb.ResetSticky{

@@ -60,11 +60,8 @@ func durOf(nanos int64) *durationpb.Duration {
 // poll again, as Temporal does.
 func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
 	ns := req.GetNamespace()
-	if err := s.checkNamespace(ns); err != nil {
-		return nil, err
-	}
 	wfID := req.GetExecution().GetWorkflowId()
-	if err := checkID("execution.workflow_id", wfID); err != nil {
+	if err := s.checkNamespaceID(ns, "execution.workflow_id", wfID); err != nil {
 		return nil, err
 	}
 	runID := req.GetExecution().GetRunId()
@@ -173,11 +170,8 @@ func (s *Service) historyPage(ns, wfID, runID string, from, upTo int64, pageSize
 
 // DescribeWorkflowExecution reports a run's status and pending work.
 func (s *Service) DescribeWorkflowExecution(ctx context.Context, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
 	e := req.GetExecution()
-	if err := checkID("execution.workflow_id", e.GetWorkflowId()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err
 	}
 	st, err := s.fsm.GetState(req.Namespace, e.GetWorkflowId(), e.GetRunId())

@@ -15,11 +15,8 @@ import (
 // that run.
 func (s *Service) GetWorkflowExecutionHistoryReverse(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryReverseRequest) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error) {
 	ns := req.GetNamespace()
-	if err := s.checkNamespace(ns); err != nil {
-		return nil, err
-	}
 	wfID := req.GetExecution().GetWorkflowId()
-	if err := checkID("execution.workflow_id", wfID); err != nil {
+	if err := s.checkNamespaceID(ns, "execution.workflow_id", wfID); err != nil {
 		return nil, err
 	}
 	runID := req.GetExecution().GetRunId()

@@ -65,11 +65,8 @@ func (r *queryRegistry) take(id string) chan *workflowservice.RespondQueryTaskCo
 }
 
 func (s *Service) QueryWorkflow(ctx context.Context, req *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
 	e := req.GetExecution()
-	if err := checkID("execution.workflow_id", e.GetWorkflowId()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err
 	}
 	if err := checkID("query.query_type", req.GetQuery().GetQueryType()); err != nil {

@@ -88,10 +88,7 @@ func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, 
 }
 
 func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	if err := checkID("task_queue.name", req.GetTaskQueue().GetName()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "task_queue.name", req.GetTaskQueue().GetName()); err != nil {
 		return nil, err
 	}
 	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindWorkflow, req.Identity, req.WorkerInstanceKey)
@@ -135,10 +132,7 @@ func (s *Service) workflowTaskResponse(wt *fsm.StartedWorkflowTask) *workflowser
 }
 
 func (s *Service) PollActivityTaskQueue(ctx context.Context, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	if err := checkID("task_queue.name", req.GetTaskQueue().GetName()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "task_queue.name", req.GetTaskQueue().GetName()); err != nil {
 		return nil, err
 	}
 	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindActivity, req.Identity, req.WorkerInstanceKey)

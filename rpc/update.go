@@ -168,11 +168,8 @@ func (s *Service) updateMessages(ns, wfID, runID string, startedEventID int64) [
 }
 
 func (s *Service) UpdateWorkflowExecution(ctx context.Context, req *workflowservice.UpdateWorkflowExecutionRequest) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
 	e := req.GetWorkflowExecution()
-	if err := checkID("workflow_execution.workflow_id", e.GetWorkflowId()); err != nil {
+	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err
 	}
 	if err := checkID("request.input.name", req.GetRequest().GetInput().GetName()); err != nil {
