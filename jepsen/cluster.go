@@ -266,7 +266,15 @@ type NodeStatus struct {
 }
 
 func (nd *Node) getJSON(path string, v any) error {
-	resp, err := nd.c.http.Get("http://" + nd.IP + ":" + httpPort + path)
+	return nd.getJSONWith(nd.c.http, path, v)
+}
+
+// digestClient waits longer than the status client: a digest hashes the
+// whole state machine, which after a long run takes seconds.
+var digestClient = &http.Client{Timeout: time.Minute}
+
+func (nd *Node) getJSONWith(hc *http.Client, path string, v any) error {
+	resp, err := hc.Get("http://" + nd.IP + ":" + httpPort + path)
 	if err != nil {
 		return err
 	}
@@ -301,7 +309,7 @@ type Digest struct {
 
 func (nd *Node) Digest() (*Digest, error) {
 	var d Digest
-	return &d, nd.getJSON("/digest", &d)
+	return &d, nd.getJSONWith(digestClient, "/digest", &d)
 }
 
 // Leader is the node that reports itself leader (nil if none does).

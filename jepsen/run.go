@@ -185,9 +185,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 // converge polls every node's /digest until all report the same applied
-// index and digest (or 60 s pass), and returns the last digests seen.
+// index and digest (or 3 minutes pass), and returns the last digests seen.
 func converge(ctx context.Context, cl *Cluster) (map[string]*Digest, error) {
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	var last map[string]*Digest
 	var lastErr error
 	for time.Now().Before(deadline) && ctx.Err() == nil {

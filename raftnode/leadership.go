@@ -40,6 +40,7 @@ type session struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the session goroutine has returned
 	ready  atomic.Bool   // start is running (set after Barrier)
+	term   uint64        // raft term when the session began
 }
 
 // OnLeadership registers the leader-services hook. Call it once, right
@@ -67,14 +68,32 @@ func (n *Node) OnLeadership(start func(ctx context.Context)) {
 }
 
 // LeaderReady reports whether leader services were started on this node
-// (after Barrier) and are running: the hook's start is executing and its
-// ctx has not been cancelled.
+// (after Barrier) and are running: the hook's start is executing, its ctx
+// has not been cancelled, and raft is still in the term the session began
+// in. A leader whose FSM lags entries of earlier terms (a new leader before
+// its Barrier, or one that lost and regained leadership since) is not
+// ready: its state machine must not answer reads yet.
 func (n *Node) LeaderReady() bool {
 	l := &n.leader
 	l.mu.Lock()
 	s := l.cur
 	l.mu.Unlock()
-	return s != nil && s.ready.Load() && s.ctx.Err() == nil
+	return s != nil && s.ready.Load() && s.ctx.Err() == nil && s.term == n.raft.CurrentTerm()
+}
+
+// VerifyLeader confirms with a quorum that this node is still the leader
+// (raft's VerifyLeader: one heartbeat round; immediate on a single voter).
+// A leader cut off from the others keeps believing it leads until its lease
+// runs out; a read it answered meanwhile could miss writes a new leader has
+// already acknowledged.
+func (n *Node) VerifyLeader(ctx context.Context) error {
+	if err := n.checkProposable(ctx, "verify leader"); err != nil {
+		return err
+	}
+	if err := n.wait(ctx, n.raft.VerifyLeader()); err != nil {
+		return n.mapErr("verify leader", err)
+	}
+	return nil
 }
 
 // observe is the single observer goroutine. It owns l.cur.
@@ -114,7 +133,7 @@ func (n *Node) observe() {
 		if pending && l.current() == nil {
 			pending = false
 			ctx, cancel := context.WithCancel(context.Background())
-			s := &session{ctx: ctx, cancel: cancel, done: make(chan struct{})}
+			s := &session{ctx: ctx, cancel: cancel, done: make(chan struct{}), term: n.raft.CurrentTerm()}
 			l.setCurrent(s)
 			go n.runSession(s)
 		}

@@ -35,8 +35,36 @@ var local = map[string]bool{
 	"/grpc.health.v1.Health/Check":             true, // this node's readiness
 }
 
+// reads lists the methods that answer from the leader's state machine
+// without proposing anything. The leader confirms its leadership with a
+// quorum before serving one (see readable).
+var reads = map[string]bool{}
+
+// static lists the calls whose answer depends on no workflow state.
+var static = map[string]bool{
+	"/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo":  true,
+	"/temporal.api.workflowservice.v1.WorkflowService/GetClusterInfo": true,
+}
+
+func init() {
+	for _, m := range []string{"GetWorkflowExecutionHistory", "GetWorkflowExecutionHistoryReverse",
+		"DescribeWorkflowExecution", "ListWorkflowExecutions", "ListOpenWorkflowExecutions",
+		"ListClosedWorkflowExecutions", "ScanWorkflowExecutions", "CountWorkflowExecutions",
+		"DescribeNamespace", "ListNamespaces", "DescribeTaskQueue", "GetSearchAttributes",
+		"QueryWorkflow", "PollWorkflowExecutionUpdate"} {
+		reads["/temporal.api.workflowservice.v1.WorkflowService/"+m] = true
+	}
+	reads["/temporal.api.operatorservice.v1.OperatorService/ListSearchAttributes"] = true
+}
+
 func (f *forwarder) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if local[info.FullMethod] || f.s.node.IsLeader() {
+	if local[info.FullMethod] {
+		return handler(ctx, req)
+	}
+	if f.s.node.IsLeader() {
+		if err := f.s.readable(ctx, info.FullMethod); err != nil {
+			return nil, err
+		}
 		return handler(ctx, req)
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -128,4 +156,27 @@ func (f *forwarder) close() {
 		c.Close()
 		delete(f.conns, a)
 	}
+}
+
+// readable keeps a leader from answering from a stale state machine. Until
+// its term's Barrier has applied every earlier entry (LeaderReady), no
+// Temporal API call is served: a new leader may not have applied writes
+// the previous leader acknowledged. A read also waits for a quorum to
+// confirm this node still leads, so a leader cut off from the others (whose
+// successor may already acknowledge writes) answers Unavailable instead of
+// old state. Writes need neither: raft commits them only under a current
+// leader, and the FSM decides them against applied state.
+func (s *Service) readable(ctx context.Context, method string) error {
+	if !strings.HasPrefix(method, "/temporal.api.") || static[method] {
+		return nil // AdminService: membership and status work on a starting leader
+	}
+	if !s.node.LeaderReady() {
+		return unavailable("raftflow: the new leader is still applying earlier entries; retry")
+	}
+	if reads[method] {
+		if err := s.node.VerifyLeader(ctx); err != nil {
+			return unavailable("raftflow: leadership not confirmed by a quorum; retry")
+		}
+	}
+	return nil
 }

@@ -85,7 +85,8 @@ func main() {
 	fmt.Printf("report: %s\n", dir)
 	res, err := jepsen.Run(ctx, jepsen.Config{
 		Name: "chaos", Bin: bin, Dir: dir, Seed: *seed, Nemeses: kinds, Duration: *limit, Schedule: sched, Env: env,
-		LivenessBound: 3 * time.Minute,
+		// Long runs leave far more workflows to finish after the final heal.
+		LivenessBound: max(3*time.Minute, *limit/3),
 	})
 	if err != nil {
 		fatal(err)
