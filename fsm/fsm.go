@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/hashicorp/raft"
 	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/proto"
@@ -103,8 +104,24 @@ func Open(dir string, logger *slog.Logger) (*FSM, error) {
 	return f, nil
 }
 
+// Pebble tuning, measured with scripts/bench (docs/performance.md). Most
+// point reads on the apply path look for keys that do not exist (the dedup
+// row of a new request id, the current run of a new workflow id): without
+// bloom filters each such miss opens an iterator on every level. The larger
+// memtable keeps recent workflows' rows out of sstables longer and flushes
+// less often; the block cache holds what was flushed.
+func pebbleOptions(cache *pebble.Cache) *pebble.Options {
+	o := &pebble.Options{Logger: quietLogger{}, Cache: cache, MemTableSize: 64 << 20}
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return o
+}
+
 func openPebble(path string) (*pebble.DB, error) {
-	db, err := pebble.Open(path, &pebble.Options{Logger: quietLogger{}})
+	cache := pebble.NewCache(64 << 20)
+	defer cache.Unref() // the DB holds its own reference
+	db, err := pebble.Open(path, pebbleOptions(cache))
 	if err != nil {
 		return nil, fmt.Errorf("fsm: open pebble %s: %w", path, err)
 	}
