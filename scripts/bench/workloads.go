@@ -50,11 +50,18 @@ func orDefault(v, def int) int {
 	return def
 }
 
+// pollers is the worker's poller count for each kind of task. Eager start
+// and eager activities hand most tasks out with other answers, but the
+// workflow task after an activity is polled (from the sticky queue): with
+// the SDK's default of 2 pollers, each waiting a raft commit per task, the
+// pollers cap throughput well below what engine and worker can do.
+var pollers = 16
+
 // withWorker dials addr, starts a worker with the bench's workflows on a
 // fresh task queue and calls fn.
 func withWorker(c client.Client, fn func(tq string) error) error {
 	tq := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	w := worker.New(c, tq, worker.Options{MaxConcurrentWorkflowTaskPollers: 4, MaxConcurrentActivityTaskPollers: 4})
+	w := worker.New(c, tq, worker.Options{MaxConcurrentWorkflowTaskPollers: pollers, MaxConcurrentActivityTaskPollers: pollers})
 	w.RegisterWorkflow(helloworld.Workflow)
 	w.RegisterActivity(helloworld.Activity)
 	w.RegisterWorkflow(TimerWorkflow)
