@@ -12,12 +12,18 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
+	"github.com/klauspost/compress/s2"
 )
 
-// Snapshot stream format: magic, then records (uvarint key length, key,
-// uvarint value length, value), then a zero key length and a CRC-32C of
-// everything before it.
-const snapshotMagic = "raftflow-snapshot-v1\n"
+// Snapshot stream format: the magic, then an S2-compressed stream
+// (github.com/klauspost/compress/s2) of records (uvarint key length, key,
+// uvarint value length, value), a zero key length, and a CRC-32C of the
+// magic and everything uncompressed before it. Version 1 streams (the same
+// without compression, CRC after the zero) are still read.
+const (
+	snapshotMagic   = "raftflow-snapshot-v2\n"
+	snapshotMagicV1 = "raftflow-snapshot-v1\n"
+)
 
 type snapshot struct {
 	snap *pebble.Snapshot
@@ -94,10 +100,12 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func writeSnapshot(w io.Writer, r pebble.Reader) error {
 	h := crc32.New(crcTable)
-	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<20)
-	if _, err := bw.WriteString(snapshotMagic); err != nil {
+	if _, err := io.WriteString(w, snapshotMagic); err != nil {
 		return err
 	}
+	h.Write([]byte(snapshotMagic))
+	zw := s2.NewWriter(w)
+	bw := bufio.NewWriterSize(io.MultiWriter(zw, h), 1<<20)
 	it, err := r.NewIter(nil)
 	if err != nil {
 		return err
@@ -122,19 +130,49 @@ func writeSnapshot(w io.Writer, r pebble.Reader) error {
 	}
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], h.Sum32())
-	_, err = w.Write(sum[:])
-	return err
+	if _, err := zw.Write(sum[:]); err != nil {
+		return err
+	}
+	return zw.Close()
 }
 
 func readSnapshot(rc io.Reader, db *pebble.DB) error {
 	h := crc32.New(crcTable)
 	br := bufio.NewReaderSize(rc, 1<<20)
-	tr := io.TeeReader(br, h)
-	rb := &byteReader{r: tr}
 	magic := make([]byte, len(snapshotMagic))
-	if _, err := io.ReadFull(tr, magic); err != nil || string(magic) != snapshotMagic {
+	if _, err := io.ReadFull(br, magic); err != nil {
 		return errors.New("not a raftflow snapshot")
 	}
+	h.Write(magic)
+	var body io.Reader
+	switch string(magic) {
+	case snapshotMagic:
+		body = bufio.NewReaderSize(s2.NewReader(br), 1<<20)
+	case snapshotMagicV1:
+		body = br
+	default:
+		return errors.New("not a raftflow snapshot")
+	}
+	tr := io.TeeReader(body, h)
+	if err := readRecords(tr, db); err != nil {
+		return err
+	}
+	want := h.Sum32()
+	var sum [4]byte
+	if _, err := io.ReadFull(body, sum[:]); err != nil {
+		return fmt.Errorf("truncated snapshot: %w", err)
+	}
+	if binary.BigEndian.Uint32(sum[:]) != want {
+		return errors.New("snapshot checksum mismatch")
+	}
+	return db.Flush()
+}
+
+// readRecords writes the records of tr into db up to the zero key length;
+// the last batch is committed with Sync (the restored store must be durable
+// before CURRENT-DB points at it; readSnapshot flushes it too).
+func readRecords(tr io.Reader, db *pebble.DB) error {
+	rb := &byteReader{r: tr}
 	b := db.NewBatch()
 	for {
 		kl, err := binary.ReadUvarint(rb)
@@ -166,19 +204,7 @@ func readSnapshot(rc io.Reader, db *pebble.DB) error {
 			b = db.NewBatch()
 		}
 	}
-	want := h.Sum32()
-	var sum [4]byte
-	if _, err := io.ReadFull(br, sum[:]); err != nil {
-		return fmt.Errorf("truncated snapshot: %w", err)
-	}
-	if binary.BigEndian.Uint32(sum[:]) != want {
-		return errors.New("snapshot checksum mismatch")
-	}
-	// The restored store must be durable before CURRENT-DB points at it.
-	if err := b.Commit(pebble.Sync); err != nil {
-		return err
-	}
-	return db.Flush()
+	return b.Commit(pebble.Sync)
 }
 
 type byteReader struct {
