@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 records=docs/bench-results.jsonl
-idle=1000000 timers=100000 hello=5000 signals=1000 duration=30s
+idle=1000000 timers=100000 hello=3000 signals=1000 duration=30s
 if [[ ${1:-} == --quick ]]; then
 	records=$(mktemp -d)/bench-results.jsonl
 	idle=5000 timers=500 hello=300 signals=50 duration=12s
@@ -17,11 +17,11 @@ fi
 bin=$(mktemp -d)/bench
 go build -o "$bin" ./scripts/bench
 run() { echo "+ bench $*"; "$bin" --json "$records" "$@"; }
-run --mode dev --workload hello --workflows "$hello" --concurrency 100 --compare-temporal
 run --mode cluster --workload hello --workflows "$hello" --concurrency 100
 run --mode cluster --workload leaderkill --duration "$duration" --concurrency 100
 run --mode dev --workload signals --workflows "$signals" --concurrency 100
-run --mode dev --workload idle,timers,install --idle "$idle" --workflows "$timers" --concurrency 200
+run --mode dev --workload idle,timers,install --idle "$idle" --workflows "$timers" --rate 1000 --concurrency 200
+run --mode dev --workload hello --workflows "$hello" --concurrency 100 --compare-temporal
 out=docs/performance.md
 [[ ${1:-} == --quick ]] && out=${records%.jsonl}.md
 "$bin" --json "$records" --report "$out"

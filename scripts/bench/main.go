@@ -71,6 +71,7 @@ type opts struct {
 	pending, idle           int
 	signals                 int
 	duration, maxSleep      time.Duration
+	rate                    float64
 }
 
 func main() {
@@ -85,6 +86,7 @@ func main() {
 	flag.IntVar(&o.idle, "idle", 100000, "idle: workflows loaded to wait on a 24 h timer (memory, disk; install then copies them)")
 	flag.IntVar(&o.pending, "pending", 0, "timers: idle workflows with a 24 h timer loaded first (pending timers beside the measured ones)")
 	flag.IntVar(&o.signals, "signals", 20, "signals: signals per workflow")
+	flag.Float64Var(&o.rate, "rate", 0, "timers: start at most this many workflows per second (0: as fast as --concurrency allows)")
 	flag.DurationVar(&o.maxSleep, "max-sleep", 60*time.Second, "timers: each workflow sleeps a random 1 s to this")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "leaderkill: load duration (the leader is killed a third of the way in)")
 	compare := flag.Bool("compare-temporal", false, "also run the hello workload on Temporal's dev server (temporal server start-dev) and print the ratio")

@@ -105,7 +105,7 @@ func raftflowTarget(n int, extra ...string) target {
 func (d *deployment) startNode(id, join string, dev bool, extra ...string) (*node, error) {
 	nd := &node{id: id, grpc: freeAddr(), raft: freeAddr(), http: freeAddr(), dir: filepath.Join(d.dir, id)}
 	args := []string{"--node-id", id, "--data-dir", nd.dir, "--grpc-addr", nd.grpc, "--raft-addr", nd.raft,
-		"--http-addr", nd.http, "--log-level", "warn", "--ui-addr", "off"}
+		"--http-addr", nd.http, "--log-level", "warn", "--ui-addr", "off", "--pprof"}
 	if dev {
 		args = append(args, "--dev")
 	}

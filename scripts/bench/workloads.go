@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
@@ -215,6 +217,9 @@ func timers(d *deployment, o opts) ([]result, error) {
 		}
 		t0 := time.Now()
 		forEach(n, o.conc, func(i int) {
+			if o.rate > 0 { // paced: the timers, not the starts, are the load
+				time.Sleep(time.Until(t0.Add(time.Duration(float64(i) / o.rate * float64(time.Second)))))
+			}
 			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-t-%d", tq, i), TaskQueue: tq, EnableEagerStart: true}, TimerWorkflow, sleeps[i])
 			if err != nil {
 				errs.Add(1)
@@ -237,6 +242,9 @@ func timers(d *deployment, o opts) ([]result, error) {
 		})
 		r.add("workflows", float64(n), "")
 		r.add("start_rate", float64(n)/started.Seconds(), "wf/s")
+		if o.pending > 0 {
+			r.note("%d timer workflows started at %.0f/s on top of %d pending 24 h timers", n, float64(n)/started.Seconds(), o.pending)
+		}
 		seen.figures(&r, "seen")
 		// Exact check on a sample: the engine's own event times.
 		sample := min(n, 2000)
@@ -412,10 +420,12 @@ func signals(d *deployment, o opts) ([]result, error) {
 
 // ---- idle workflows: memory and disk ----
 
-// idle loads o.idle workflows that wait on a 24 h timer and reports the
-// leader's resident memory and disk per workflow, after a raft snapshot
-// (which compacts the log). A workflow waiting on a timer is the costlier
-// kind of idle: its timer also sits in the leader's timer service.
+// idle loads o.idle workflows that wait on a 24 h timer (the costlier kind
+// of idle: the timer also sits in the leader's timer service) and reports
+// the leader's memory and disk per workflow as a slope: measured after the
+// first half and after the second, each time after a garbage collection
+// and a raft snapshot (which compacts the log), so fixed costs (Pebble's
+// cache and memtables, the Go runtime, the raft log buffer) cancel out.
 func idle(d *deployment, o opts) ([]result, error) {
 	n := o.idle
 	ld, err := d.leader()
@@ -423,27 +433,45 @@ func idle(d *deployment, o opts) ([]result, error) {
 		return nil, errors.New("idle needs a raftflow target the bench started (for memory and disk)")
 	}
 	r := result{Workload: "idle"}
-	m0, _ := scrape(ld.http)
-	rss0, disk0 := rssBytes(ld.cmd.Process.Pid), diskBytes(ld.dir)
-	rate, err := loadIdle(d.addr, n, max(o.conc, 200), 24*time.Hour, false)
-	if err != nil {
-		return nil, err
+	type sample struct{ rss, heap, state, snaps, log float64 }
+	measure := func() (sample, error) {
+		if err := snapshotNode(d, ld); err != nil {
+			return sample{}, err
+		}
+		time.Sleep(2 * time.Second) // the snapshot's log compaction, then a quiet heap
+		if resp, err := http.Get("http://" + ld.http + "/debug/pprof/heap?gc=1"); err == nil {
+			resp.Body.Close()
+		}
+		m, _ := scrape(ld.http)
+		return sample{
+			rss: float64(rssBytes(ld.cmd.Process.Pid)), heap: m["go_memstats_heap_inuse_bytes"],
+			state: float64(diskBytes(filepath.Join(ld.dir, "fsm"))), snaps: float64(diskBytes(filepath.Join(ld.dir, "raft", "snapshots"))),
+			log: float64(diskBytes(filepath.Join(ld.dir, "raft", "raft.db"))),
+		}, nil
 	}
-	r.note("loaded %d idle workflows at %.0f/s (raw gRPC: eager start + one workflow task completion starting the timer)", n, rate)
-	if err := snapshotNode(d, ld); err != nil {
-		return nil, err
+	var rate float64
+	var at [2]sample
+	for half := 0; half < 2; half++ {
+		if rate, err = loadIdle(d.addr, n/2, max(o.conc, 200), 24*time.Hour, false); err != nil {
+			return nil, err
+		}
+		if at[half], err = measure(); err != nil {
+			return nil, err
+		}
 	}
-	time.Sleep(2 * time.Second) // let the snapshot's log compaction finish
-	m1, _ := scrape(ld.http)
-	rss1, disk1 := rssBytes(ld.cmd.Process.Pid), diskBytes(ld.dir)
-	per := func(a, b float64) float64 { return (b - a) / float64(n) }
-	r.add("workflows", float64(n), "")
-	r.add("rss_per_workflow", per(float64(rss0), float64(rss1)), "B")
-	r.add("heap_per_workflow", per(m0["go_memstats_heap_inuse_bytes"], m1["go_memstats_heap_inuse_bytes"]), "B")
-	r.add("disk_per_workflow", per(float64(disk0), float64(disk1)), "B")
-	r.add("pending_timers", m1["raftflow_timers_pending"], "")
-	r.add("leader_rss", float64(rss1)/(1<<20), "MiB")
-	r.add("leader_disk", float64(disk1)/(1<<20), "MiB")
+	per := func(f func(sample) float64) float64 { return (f(at[1]) - f(at[0])) / float64(n/2) }
+	r.add("workflows", float64(n/2*2), "")
+	r.add("rss_per_workflow", per(func(s sample) float64 { return s.rss }), "B")
+	r.add("heap_per_workflow", per(func(s sample) float64 { return s.heap }), "B")
+	r.add("state_disk_per_workflow", per(func(s sample) float64 { return s.state }), "B")
+	r.add("snapshot_disk_per_workflow", per(func(s sample) float64 { return s.snaps }), "B")
+	r.add("disk_per_workflow", per(func(s sample) float64 { return s.state + s.snaps + s.log }), "B")
+	m, _ := scrape(ld.http)
+	r.add("pending_timers", m["raftflow_timers_pending"], "")
+	r.add("leader_rss", at[1].rss/(1<<20), "MiB")
+	r.add("leader_raft_log_file", at[1].log/(1<<20), "MiB")
+	r.note("loaded %d idle workflows at %.0f/s (raw gRPC: eager start + one workflow task completion starting the timer); per-workflow figures are the slope between %d and %d",
+		n/2*2, rate, n/2, n/2*2)
 	return []result{r}, nil
 }
 
