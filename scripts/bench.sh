@@ -20,7 +20,7 @@ run() { echo "+ bench $*"; "$bin" --json "$records" "$@"; }
 run --mode cluster --workload hello --workflows "$hello" --concurrency 100
 run --mode cluster --workload leaderkill --duration "$duration" --concurrency 100
 run --mode dev --workload signals --workflows "$signals" --concurrency 100
-run --mode dev --workload idle,timers,install --idle "$idle" --workflows "$timers" --rate 1000 --concurrency 200
+run --mode dev --workload idle,timers,install --idle "$idle" --workflows "$timers" --rate 400 --concurrency 200
 run --mode dev --workload hello --workflows "$hello" --concurrency 100 --compare-temporal
 out=docs/performance.md
 [[ ${1:-} == --quick ]] && out=${records%.jsonl}.md
