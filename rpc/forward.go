@@ -164,8 +164,9 @@ func (f *forwarder) close() {
 // the previous leader acknowledged. A read also waits for a quorum to
 // confirm this node still leads, so a leader cut off from the others (whose
 // successor may already acknowledge writes) answers Unavailable instead of
-// old state. Writes need neither: raft commits them only under a current
-// leader, and the FSM decides them against applied state.
+// old state. Writes need no quorum round of their own: raft commits them
+// only under a current leader, and the FSM decides them against applied
+// state.
 func (s *Service) readable(ctx context.Context, method string) error {
 	if !strings.HasPrefix(method, "/temporal.api.") || static[method] {
 		return nil // AdminService: membership and status work on a starting leader
