@@ -200,10 +200,10 @@ func timers(d *deployment, o opts) ([]result, error) {
 	}
 	defer c.Close()
 	var before map[string]float64
-	if ld := d.leaderOrNil(); ld != nil {
+	ld := d.leaderOrNil()
+	if ld != nil {
 		before, _ = scrape(ld.http)
-		m := before
-		r.add("pending_timers_before", m["raftflow_timers_pending"], "")
+		r.add("pending_timers_before", before["raftflow_timers_pending"], "")
 	}
 	err = withWorker(c, func(tq string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -265,7 +265,7 @@ func timers(d *deployment, o opts) ([]result, error) {
 		r.add("errors", float64(errs.Load()), "")
 		return nil
 	})
-	if ld := d.leaderOrNil(); ld != nil && before != nil {
+	if ld != nil && before != nil {
 		after, _ := scrape(ld.http)
 		r.add("engine_late_p99", histQuantile(before, after, "raftflow_timers_fire_lateness_seconds", 0.99)*1000, "ms")
 	}
