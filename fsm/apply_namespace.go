@@ -2,7 +2,6 @@ package fsm
 
 import (
 	"bytes"
-	"fmt"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	namespacepb "go.temporal.io/api/namespace/v1"
@@ -99,7 +98,7 @@ func (t *txn) deleteRun(st *fsmpb.WorkflowState) {
 	t.del(stateKey(ns, wfID, runID))
 	hp := historyPrefix(ns, wfID, runID)
 	if err := t.b.DeleteRange(hp, prefixEnd(hp), nil); err != nil {
-		panic(fmt.Sprintf("fsm: batch delete range: %v", err))
+		storageFail("batch delete range: %v", err)
 	}
 	t.del(visKey(ns, st.StartTime, wfID, runID))
 	t.delTimer(st.RetentionTimerKey)

@@ -84,7 +84,7 @@ func replay(t testing.TB, f *FSM, logs []*raft.Log, size int, skipBelow uint64) 
 // goes on applying.
 func TestCrashRestart(t *testing.T) {
 	h := newHarness(t)
-	d := genSequence(h, seedInput(11, 2000), 250)
+	d := genSequence(h, seedInput(11, 2000), 250, false)
 	digest, applied := h.f.Digest(), h.f.AppliedIndex()
 	if applied != uint64(len(h.logs)) || applied < 100 {
 		t.Fatalf("applied %d of %d entries", applied, len(h.logs))
@@ -114,7 +114,7 @@ func TestCrashRestart(t *testing.T) {
 // equals the store that applied everything, results included.
 func TestPebbleBehind(t *testing.T) {
 	h := newHarness(t)
-	d := genSequence(h, seedInput(21, 1500), 150)
+	d := genSequence(h, seedInput(21, 1500), 150, false)
 	n := h.f.AppliedIndex()
 	h.reopen() // closed while copying
 	behind := t.TempDir()
@@ -148,7 +148,7 @@ func TestPebbleBehind(t *testing.T) {
 // there). Whatever prefix survived, re-delivering the log converges.
 func TestCrashCopyWhileOpen(t *testing.T) {
 	h := newHarness(t)
-	d := genSequence(h, seedInput(31, 1200), 120)
+	d := genSequence(h, seedInput(31, 1200), 120, false)
 	crashed := t.TempDir()
 	copyDir(t, h.dir, crashed) // no Close: a crash
 	n := h.f.AppliedIndex()
@@ -196,12 +196,12 @@ func dbDirs(t testing.TB, dir string) []string {
 // CURRENT-DB, survives reopen, and the restored FSM goes on applying.
 func TestRestoreReplacesState(t *testing.T) {
 	src := newHarness(t)
-	genSequence(src, seedInput(41, 1500), 150)
+	genSequence(src, seedInput(41, 1500), 150, false)
 	snap := persist(t, src.f)
 	srcDigest, srcApplied := src.f.Digest(), src.f.AppliedIndex()
 
 	dst := newHarness(t)
-	genSequence(dst, seedInput(42, 3000), 300)
+	genSequence(dst, seedInput(42, 3000), 300, false)
 	dst.start("only-in-dst")
 	if dst.f.AppliedIndex() <= srcApplied || dst.f.Digest() == srcDigest {
 		t.Fatalf("test needs a target that differs and is ahead")
@@ -231,7 +231,7 @@ func TestRestoreReplacesState(t *testing.T) {
 
 	// The restored FSM continues from the snapshot's index: raft sends the
 	// entries after it, and both stores stay equal.
-	d := genSequence(src, seedInput(43, 600), 60)
+	d := genSequence(src, seedInput(43, 600), 60, false)
 	replay(t, dst.f, src.logs, 9, srcApplied)
 	if dst.f.Digest() != src.f.Digest() {
 		t.Fatalf("restored FSM diverged after %d more entries", len(d.results))
@@ -250,7 +250,7 @@ func TestRestoreReplacesState(t *testing.T) {
 // and the current store stays in place, untouched.
 func TestRestoreRejectsBadSnapshot(t *testing.T) {
 	src := newHarness(t)
-	genSequence(src, seedInput(51, 800), 80)
+	genSequence(src, seedInput(51, 800), 80, false)
 	good := persist(t, src.f)
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x40
@@ -289,7 +289,7 @@ func TestRestoreRejectsBadSnapshot(t *testing.T) {
 // not as of Persist, even when entries were applied in between.
 func TestSnapshotIsPointInTime(t *testing.T) {
 	h := newHarness(t)
-	d := genSequence(h, seedInput(61, 800), 80)
+	d := genSequence(h, seedInput(61, 800), 80, false)
 	snap, err := h.f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +323,7 @@ func TestSnapshotIsPointInTime(t *testing.T) {
 // stream the old state.
 func TestPersistAfterRestore(t *testing.T) {
 	h := newHarness(t)
-	genSequence(h, seedInput(71, 800), 80)
+	genSequence(h, seedInput(71, 800), 80, false)
 	digest, applied := h.f.Digest(), h.f.AppliedIndex()
 	snap, err := h.f.Snapshot()
 	if err != nil {
@@ -385,7 +385,7 @@ func writeSnapshotV1(t *testing.T, f *FSM) []byte {
 // smaller for the same state.
 func TestRestoreReadsV1Snapshot(t *testing.T) {
 	src := newHarness(t)
-	genSequence(src, seedInput(61, 1500), 150)
+	genSequence(src, seedInput(61, 1500), 150, false)
 	v1, v2 := writeSnapshotV1(t, src.f), persist(t, src.f)
 	if len(v2) >= len(v1) {
 		t.Errorf("compressed snapshot %d bytes, uncompressed %d", len(v2), len(v1))

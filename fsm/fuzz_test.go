@@ -33,6 +33,9 @@ type driver struct {
 	seq     int                // for fresh activity and timer ids
 	// liveStale counts backlog rows that RecordTaskStarted found stale.
 	liveStale int
+	// hostile: commands get odd strings and some entries are garbage
+	// (FuzzHostileCommands).
+	hostile bool
 }
 
 func (d *driver) done() bool { return d.pos >= len(d.in) }
@@ -49,6 +52,14 @@ func (d *driver) byte() byte {
 func (d *driver) intn(n int) int { return int(d.byte()) % n }
 
 func (d *driver) apply(cmd *fsmpb.Command) *Result {
+	if d.hostile {
+		if d.intn(16) == 0 {
+			d.results = append(d.results, describe(d.h.applyRaw(d.garbage())))
+		}
+		if d.intn(3) == 0 {
+			d.mutate(cmd)
+		}
+	}
 	res := d.h.apply(cmd)
 	d.results = append(d.results, describe(res))
 	return res
@@ -431,8 +442,8 @@ func (d *driver) misc() {
 
 // genSequence drives h with the fuzz input until it is used up (at most
 // maxSteps commands) and returns the driver.
-func genSequence(h *harness, in []byte, maxSteps int) *driver {
-	d := &driver{h: h, in: in}
+func genSequence(h *harness, in []byte, maxSteps int, hostile bool) *driver {
+	d := &driver{h: h, in: in, hostile: hostile}
 	for !d.done() && len(d.results) < maxSteps {
 		d.step()
 	}
@@ -461,50 +472,53 @@ func FuzzDeterminism(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(bytes.Repeat([]byte{0}, 64))
 	f.Add(bytes.Repeat([]byte{5, 3, 1, 0, 6, 200, 7}, 40))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		h := newHarness(t)
-		d := genSequence(h, in, 600)
-		checkInvariants(t, h.f)
+	f.Fuzz(func(t *testing.T, in []byte) { checkDeterminism(t, in, false) })
+}
 
-		g := openFSM(t, t.TempDir())
-		defer g.Close()
-		logs := h.logs
-		next := 0 // first entry g has not applied
-		for i := 0; next < len(logs); i++ {
-			size := 1 + int(at(in, 2*i))%12
-			back := min(next, int(at(in, 2*i+1))%4) // re-send already applied entries
-			lo, hi := next-back, min(next+size, len(logs))
-			out := g.ApplyBatch(logs[lo:hi])
-			for j, o := range out {
-				idx := lo + j
-				if idx < next {
-					if r, ok := o.(*Result); !ok || !r.Skipped {
-						t.Fatalf("replayed entry %d: %s, want skipped", idx+1, describe(o))
-					}
-					continue
+// checkDeterminism is the body of FuzzDeterminism and FuzzHostileCommands.
+func checkDeterminism(t *testing.T, in []byte, hostile bool) {
+	h := newHarness(t)
+	d := genSequence(h, in, 600, hostile)
+	checkInvariants(t, h.f)
+
+	g := openFSM(t, t.TempDir())
+	defer g.Close()
+	logs := h.logs
+	next := 0 // first entry g has not applied
+	for i := 0; next < len(logs); i++ {
+		size := 1 + int(at(in, 2*i))%12
+		back := min(next, int(at(in, 2*i+1))%4) // re-send already applied entries
+		lo, hi := next-back, min(next+size, len(logs))
+		out := g.ApplyBatch(logs[lo:hi])
+		for j, o := range out {
+			idx := lo + j
+			if idx < next {
+				if r, ok := o.(*Result); !ok || !r.Skipped {
+					t.Fatalf("replayed entry %d: %s, want skipped", idx+1, describe(o))
 				}
-				if got := describe(o); got != d.results[idx] {
-					t.Fatalf("entry %d (%s): batch result\n %s\nwant\n %s", idx+1, entryOp(logs[idx]), got, d.results[idx])
-				}
+				continue
 			}
-			next = hi
-			if g.AppliedIndex() != uint64(next) {
-				t.Fatalf("applied index %d after batch ending at %d", g.AppliedIndex(), next)
+			if got := describe(o); got != d.results[idx] {
+				t.Fatalf("entry %d (%s): batch result\n %s\nwant\n %s", idx+1, entryOp(logs[idx]), got, d.results[idx])
 			}
 		}
-		if a, b := h.f.Digest(), g.Digest(); a != b {
-			t.Fatalf("digest after %d entries: entry-by-entry %s, batched %s", len(logs), a, b)
+		next = hi
+		if g.AppliedIndex() != uint64(next) {
+			t.Fatalf("applied index %d after batch ending at %d", g.AppliedIndex(), next)
 		}
-		// Replaying the whole log is a no-op.
-		for _, o := range g.ApplyBatch(logs) {
-			if r, ok := o.(*Result); !ok || !r.Skipped {
-				t.Fatalf("full replay: %s, want skipped", describe(o))
-			}
+	}
+	if a, b := h.f.Digest(), g.Digest(); a != b {
+		t.Fatalf("digest after %d entries: entry-by-entry %s, batched %s", len(logs), a, b)
+	}
+	// Replaying the whole log is a no-op.
+	for _, o := range g.ApplyBatch(logs) {
+		if r, ok := o.(*Result); !ok || !r.Skipped {
+			t.Fatalf("full replay: %s, want skipped", describe(o))
 		}
-		if h.f.Digest() != g.Digest() || g.AppliedIndex() != uint64(len(logs)) {
-			t.Fatalf("full replay changed the state")
-		}
-	})
+	}
+	if h.f.Digest() != g.Digest() || g.AppliedIndex() != uint64(len(logs)) {
+		t.Fatalf("full replay changed the state")
+	}
 }
 
 func at(b []byte, i int) byte {

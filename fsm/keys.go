@@ -26,7 +26,6 @@ package fsm
 
 import (
 	"encoding/binary"
-	"fmt"
 )
 
 const (
@@ -49,10 +48,15 @@ type keyBuf []byte
 
 func newKey(fam byte) keyBuf { return keyBuf{fam} }
 
+// maxKeyComponent is the longest string a key can hold (its uint16 length prefix).
+const maxKeyComponent = 0xffff
+
 func (k keyBuf) str(s string) keyBuf {
-	if len(s) > 0xffff {
-		// rpc/ limits identifiers far below this; reaching it is a bug.
-		panic(fmt.Sprintf("fsm: key component of %d bytes", len(s)))
+	if len(s) > maxKeyComponent {
+		// rpc/ bounds identifiers far below this. A command that gets here
+		// anyway fails as a whole (its Result.Err), on every replica alike;
+		// a read gets the panic (the gRPC recovery interceptor answers it).
+		applyFail(invalidArg("a key component of %d bytes exceeds %d bytes", len(s), maxKeyComponent))
 	}
 	k = binary.BigEndian.AppendUint16(k, uint16(len(s)))
 	return append(k, s...)

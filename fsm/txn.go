@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -25,6 +26,7 @@ type txn struct {
 	hints []hint
 	// runIDs are the current command's leader-stamped run ids (see newRunID).
 	runIDs []string
+	log    *slog.Logger // where a command that panicked is reported
 }
 
 type hintKind uint8
@@ -86,7 +88,7 @@ func mustMarshal(m proto.Message) []byte {
 
 func (t *txn) setRaw(k, v []byte) {
 	if err := t.b.Set(k, v, nil); err != nil {
-		panic(fmt.Sprintf("fsm: batch set: %v", err))
+		storageFail("batch set: %v", err)
 	}
 }
 
@@ -94,7 +96,7 @@ func (t *txn) set(k []byte, m proto.Message) { t.setRaw(k, mustMarshal(m)) }
 
 func (t *txn) del(k []byte) {
 	if err := t.b.Delete(k, nil); err != nil {
-		panic(fmt.Sprintf("fsm: batch delete: %v", err))
+		storageFail("batch delete: %v", err)
 	}
 }
 
@@ -105,7 +107,7 @@ func getProto(r pebble.Reader, k []byte, m proto.Message) bool {
 		return false
 	}
 	if err != nil {
-		panic(fmt.Sprintf("fsm: read %x: %v", k, err))
+		storageFail("read %x: %v", k, err)
 	}
 	defer c.Close()
 	if err := proto.Unmarshal(v, m); err != nil {

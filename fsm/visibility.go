@@ -73,7 +73,7 @@ func (t *txn) registerSearchAttributes(ns string, sa *commonpb.SearchAttributes)
 			c.Close()
 			continue
 		} else if !errors.Is(err, pebble.ErrNotFound) {
-			panic(fmt.Sprintf("fsm: read %x: %v", k, err))
+			storageFail("read %x: %v", k, err)
 		}
 		if typ := SearchAttributeType(fields[name]); typ != enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED {
 			t.setRaw(k, encodeU64(uint64(typ)))
