@@ -95,6 +95,9 @@ func (s *Service) ListNamespaces(ctx context.Context, req *workflowservice.ListN
 }
 
 func (s *Service) RegisterNamespace(ctx context.Context, req *workflowservice.RegisterNamespaceRequest) (*workflowservice.RegisterNamespaceResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	if err := checkID("namespace", req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -170,6 +173,9 @@ func checkID(field, v string) error {
 }
 
 func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -217,6 +223,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservi
 }
 
 func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowservice.SignalWorkflowExecutionRequest) (*workflowservice.SignalWorkflowExecutionResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}
@@ -236,6 +245,9 @@ func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowserv
 }
 
 func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, req *workflowservice.SignalWithStartWorkflowExecutionRequest) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -267,6 +279,9 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, req *wor
 }
 
 func (s *Service) RequestCancelWorkflowExecution(ctx context.Context, req *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}
@@ -277,6 +292,9 @@ func (s *Service) RequestCancelWorkflowExecution(ctx context.Context, req *workf
 }
 
 func (s *Service) TerminateWorkflowExecution(ctx context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}

@@ -59,6 +59,9 @@ func durOf(nanos int64) *durationpb.Duration {
 // A long poll that ends with nothing new returns no events and a token to
 // poll again, as Temporal does.
 func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	ns := req.GetNamespace()
 	wfID := req.GetExecution().GetWorkflowId()
 	if err := s.checkNamespaceID(ns, "execution.workflow_id", wfID); err != nil {

@@ -35,6 +35,9 @@ func (s *Service) checkRetention(field string, d *durationpb.Duration) error {
 // state (registered or deprecated) and retention. The new retention applies
 // to runs that close afterwards.
 func (s *Service) UpdateNamespace(ctx context.Context, req *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}

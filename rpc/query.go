@@ -65,6 +65,9 @@ func (r *queryRegistry) take(id string) chan *workflowservice.RespondQueryTaskCo
 }
 
 func (s *Service) QueryWorkflow(ctx context.Context, req *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	e := req.GetExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err
@@ -147,6 +150,9 @@ func (s *Service) queryTaskResponse(q *queryTask) *workflowservice.PollWorkflowT
 }
 
 func (s *Service) RespondQueryTaskCompleted(ctx context.Context, req *workflowservice.RespondQueryTaskCompletedRequest) (*workflowservice.RespondQueryTaskCompletedResponse, error) {
+	if err := s.validate(req); err != nil {
+		return nil, err
+	}
 	tok := req.GetTaskToken()
 	if !bytes.HasPrefix(tok, queryTokenPrefix) {
 		return nil, invalidArg("task_token: not a query task token")
