@@ -161,7 +161,7 @@ func (w *wf) retryActivity(a *fsmpb.ActivityInfo, f *failurepb.Failure, backoff 
 		return
 	}
 	a.RetryTimerPending = true
-	w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_RETRY, w.t.now+backoff)
+	w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_RETRY, after(w.t.now, backoff))
 }
 
 // Default activity retry policy, as Temporal's.
@@ -183,7 +183,7 @@ func normalizeRetryPolicy(p *commonpb.RetryPolicy) *commonpb.RetryPolicy {
 		out.BackoffCoefficient = defaultBackoffCoefficient
 	}
 	if nanosOf(out.MaximumInterval) <= 0 {
-		out.MaximumInterval = durationpb.New(time.Duration(defaultMaxIntervalFactor * nanosOf(out.InitialInterval)))
+		out.MaximumInterval = durationpb.New(time.Duration(timesSat(nanosOf(out.InitialInterval), defaultMaxIntervalFactor)))
 	}
 	return out
 }
@@ -216,7 +216,7 @@ func (w *wf) nextRetry(a *fsmpb.ActivityInfo, f *failurepb.Failure) (int64, enum
 	if d := nanosOf(f.GetApplicationFailureInfo().GetNextRetryDelay()); d > 0 {
 		backoff = d
 	}
-	if a.ScheduleToCloseTimeout > 0 && w.t.now+backoff >= a.ScheduledTime+a.ScheduleToCloseTimeout {
+	if a.ScheduleToCloseTimeout > 0 && reaches(after(w.t.now, backoff), after(a.ScheduledTime, a.ScheduleToCloseTimeout)) {
 		return 0, enumspb.RETRY_STATE_TIMEOUT
 	}
 	return backoff, enumspb.RETRY_STATE_IN_PROGRESS
@@ -234,10 +234,10 @@ func retryBackoff(p *commonpb.RetryPolicy, attempt int32) int64 {
 			return maxInterval
 		}
 	}
-	if maxInterval > 0 && int64(d) > maxInterval {
+	if maxInterval > 0 && floatNanos(d) > maxInterval {
 		return maxInterval
 	}
-	return int64(d)
+	return floatNanos(d)
 }
 
 func (t *txn) heartbeatActivity(op *fsmpb.HeartbeatActivity) *Result {

@@ -386,7 +386,7 @@ func (w *wf) workflowRetry(f *failurepb.Failure) (int64, enumspb.RetryState) {
 		return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
 	}
 	backoff := retryBackoff(p, s.Attempt)
-	if s.ExecutionExpiration > 0 && w.t.now+backoff >= s.ExecutionExpiration {
+	if s.ExecutionExpiration > 0 && reaches(after(w.t.now, backoff), s.ExecutionExpiration) {
 		return 0, enumspb.RETRY_STATE_TIMEOUT
 	}
 	return backoff, enumspb.RETRY_STATE_IN_PROGRESS

@@ -257,7 +257,7 @@ func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity stri
 			TimerId: a.TimerId, StartToFireTimeout: a.StartToFireTimeout, WorkflowTaskCompletedEventId: completedID,
 		}}
 		w.appendEvents(ev)
-		fireAt := w.t.now + nanosOf(a.StartToFireTimeout)
+		fireAt := after(w.t.now, nanosOf(a.StartToFireTimeout))
 		key := w.t.addTimer(&fsmpb.TimerRow{
 			Kind: fsmpb.TimerKind_TIMER_KIND_USER, Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId,
 			Ref: ev.EventId, FireAt: fireAt, TimerId: a.TimerId,
@@ -397,7 +397,7 @@ func (w *wf) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes
 	}
 	s.Activities[ev.EventId] = info
 	if s2c > 0 {
-		w.addActivityTimer(info, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_CLOSE, w.t.now+s2c)
+		w.addActivityTimer(info, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_CLOSE, after(w.t.now, s2c))
 	}
 	if a.RequestEagerExecution && queue == s.TaskQueue && len(w.eager) < MaxEagerActivities {
 		// Eager dispatch: the worker completing this task runs the activity
@@ -417,7 +417,7 @@ func (w *wf) dispatchActivity(a *fsmpb.ActivityInfo) {
 		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: a.ScheduledEventId, Attempt: a.Attempt,
 	})
 	if a.ScheduleToStartTimeout > 0 && a.ScheduleToStartTimeout != a.ScheduleToCloseTimeout {
-		w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START, w.t.now+a.ScheduleToStartTimeout)
+		w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START, after(w.t.now, a.ScheduleToStartTimeout))
 	}
 }
 

@@ -74,7 +74,7 @@ func (w *wf) addRetentionTimer() {
 	}
 	s.RetentionTimerKey = w.t.addTimer(&fsmpb.TimerRow{
 		Kind: fsmpb.TimerKind_TIMER_KIND_RETENTION, Namespace: s.Namespace,
-		WorkflowId: s.WorkflowId, RunId: s.RunId, FireAt: w.t.now + ret,
+		WorkflowId: s.WorkflowId, RunId: s.RunId, FireAt: after(w.t.now, ret),
 	})
 }
 

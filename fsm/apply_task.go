@@ -59,7 +59,7 @@ func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted) *Result {
 	wt.TimerKey = w.t.addTimer(&fsmpb.TimerRow{
 		Kind: fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE, Namespace: s.Namespace,
 		WorkflowId: s.WorkflowId, RunId: s.RunId, Ref: wt.ScheduledEventId, Attempt: wt.Attempt,
-		FireAt: w.t.now + s.TaskTimeout,
+		FireAt: after(w.t.now, s.TaskTimeout),
 	})
 	w.save()
 	return &Result{RunID: s.RunId, WorkflowTask: &StartedWorkflowTask{
@@ -94,9 +94,9 @@ func (w *wf) markActivityStarted(a *fsmpb.ActivityInfo, identity, requestID stri
 	s := w.st
 	a.StartedTime, a.StartedIdentity, a.PollRequestId = w.t.now, identity, requestID
 	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START)
-	w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE, w.t.now+a.StartToCloseTimeout)
+	w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE, after(w.t.now, a.StartToCloseTimeout))
 	if a.HeartbeatTimeout > 0 {
-		w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT, w.t.now+a.HeartbeatTimeout)
+		w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT, after(w.t.now, a.HeartbeatTimeout))
 	}
 	return &StartedActivityTask{
 		Token: &fsmpb.TaskToken{

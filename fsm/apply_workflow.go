@@ -191,7 +191,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		Namespace: req.Namespace, WorkflowId: req.WorkflowId, RunId: runID,
 		WorkflowType: req.WorkflowType, TaskQueue: req.TaskQueue.GetName(),
 		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, NextEventId: 1,
-		StartTime: now, ExecutionTime: now + l.backoff, RunTimeout: run, ExecutionTimeout: exec, TaskTimeout: task,
+		StartTime: now, ExecutionTime: after(now, l.backoff), RunTimeout: run, ExecutionTimeout: exec, TaskTimeout: task,
 		CreateRequestId: req.RequestId, Memo: req.Memo, SearchAttributes: req.SearchAttributes,
 		FirstRunId: runID, Attempt: 1, Identity: req.Identity,
 		Parent: l.parent, RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
@@ -204,7 +204,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		st.Attempt = l.attempt
 	}
 	if exec > 0 {
-		st.ExecutionExpiration = now + exec
+		st.ExecutionExpiration = after(now, exec)
 	}
 	w := &wf{t: t, st: st, visDirty: true}
 	t.hints = append(t.hints, hint{kind: hintRunStarted, ns: req.Namespace})
@@ -226,7 +226,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		attrs.ParentInitiatedEventId = p.InitiatedEventId
 	}
 	if exec > 0 {
-		attrs.WorkflowExecutionExpirationTime = ts(now + exec)
+		attrs.WorkflowExecutionExpirationTime = ts(after(now, exec))
 	}
 	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
@@ -234,14 +234,14 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 	if run > 0 {
 		// The run timeout counts from the first workflow task (after any
 		// backoff), within the execution's expiration.
-		fire := now + l.backoff + run
+		fire := after(after(now, l.backoff), run)
 		if exec > 0 {
-			fire = min(fire, now+exec)
+			fire = min(fire, after(now, exec))
 		}
 		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, fire)
 	}
 	if exec > 0 && exec != run {
-		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT, now+exec)
+		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT, after(now, exec))
 	}
 	t.set(currentKey(req.Namespace, req.WorkflowId), &fsmpb.CurrentRun{
 		RunId: runID, Status: st.Status, CreateRequestId: req.RequestId,
@@ -253,7 +253,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 // timer for it when the run starts with a backoff (retry, cron).
 func (w *wf) startFirstWorkflowTask() {
 	if b := w.st.FirstWorkflowTaskBackoff; b > 0 {
-		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF, w.t.now+b)
+		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF, after(w.t.now, b))
 		return
 	}
 	w.ensureWorkflowTask()

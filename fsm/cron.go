@@ -99,7 +99,7 @@ func (w *wf) cronNext(closeEv *historypb.HistoryEvent, status enumspb.WorkflowEx
 		return false
 	}
 	backoff, ok := cronBackoff(s.CronSchedule, s.StartTime, w.t.now)
-	if !ok || (s.ExecutionExpiration > 0 && w.t.now+backoff >= s.ExecutionExpiration) {
+	if !ok || (s.ExecutionExpiration > 0 && reaches(after(w.t.now, backoff), s.ExecutionExpiration)) {
 		return false
 	}
 	runID := w.t.newRunID()

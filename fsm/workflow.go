@@ -190,7 +190,7 @@ func (w *wf) scheduleWorkflowTask(attempt int32) {
 		}
 		s.WorkflowTask.TimerKey = w.t.addTimer(&fsmpb.TimerRow{
 			Kind: fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_SCHEDULE_TO_START, Namespace: s.Namespace,
-			WorkflowId: s.WorkflowId, RunId: s.RunId, Ref: ev.EventId, Attempt: attempt, FireAt: w.t.now + timeout,
+			WorkflowId: s.WorkflowId, RunId: s.RunId, Ref: ev.EventId, Attempt: attempt, FireAt: after(w.t.now, timeout),
 		})
 	}
 }
