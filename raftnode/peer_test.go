@@ -113,6 +113,11 @@ func (r rogueStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.C
 // rogueAppend sends target one AppendEntries at term with a forged command
 // and returns the transport's error.
 func rogueAppend(t *testing.T, cfg *tls.Config, target *Node, term uint64) (*raft.AppendEntriesResponse, error) {
+	return rogueAppendAs(t, cfg, target, term, "rogue")
+}
+
+// rogueAppendAs is rogueAppend claiming to be the raft server id.
+func rogueAppendAs(t *testing.T, cfg *tls.Config, target *Node, term uint64, id string) (*raft.AppendEntriesResponse, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -122,7 +127,7 @@ func rogueAppend(t *testing.T, cfg *tls.Config, target *Node, term uint64) (*raf
 	defer trans.Close()
 	last := target.Raft().LastIndex()
 	req := &raft.AppendEntriesRequest{
-		RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("rogue"), Addr: []byte(ln.Addr().String())},
+		RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(id), Addr: []byte(ln.Addr().String())},
 		Term:      term, PrevLogEntry: last, PrevLogTerm: target.Raft().CurrentTerm(), LeaderCommitIndex: last + 1, Leader: []byte(ln.Addr().String()),
 		Entries: []*raft.Log{{Index: last + 1, Term: term, Type: raft.LogCommand, Data: []byte("forged")}},
 	}
@@ -235,6 +240,35 @@ func TestPeerTLSConfig(t *testing.T) {
 		if n, err := Open(cfg, &testFSM{}); err == nil {
 			n.Shutdown()
 			t.Errorf("%s: Open succeeded", name)
+		}
+	}
+}
+
+// TestConfiguredLeader: on a plaintext raft port a rogue "leader" at a
+// higher term is followed (what peer TLS prevents), but ConfiguredLeader,
+// which forwarding uses, does not report it: neither under its own id nor
+// under a member's id at another address.
+func TestConfiguredLeader(t *testing.T) {
+	ctx := testCtx(t)
+	n1 := openNode(t, "n1", t.TempDir(), &testFSM{})
+	n2 := openNode(t, "n2", t.TempDir(), &testFSM{})
+	if err := n1.Bootstrap(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "n1 leads", n1.IsLeader)
+	if err := n1.AddVoter(ctx, "n2", n2.RaftAddr()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "n2 follows n1", func() bool { id, addr := n2.ConfiguredLeader(); return id == "n1" && addr == n1.RaftAddr() })
+	for _, id := range []string{"rogue", "n1"} {
+		if _, err := rogueAppendAs(t, nil, n2, n2.Raft().CurrentTerm()+10, id); err != nil {
+			t.Fatal(err)
+		}
+		if lid, laddr := n2.Leader(); lid != id || laddr == n1.RaftAddr() {
+			t.Fatalf("n2 follows %s at %s; the test expects the rogue", lid, laddr)
+		}
+		if lid, laddr := n2.ConfiguredLeader(); lid != "" || laddr != "" {
+			t.Fatalf("ConfiguredLeader = %s at %s, want none for a rogue claiming %q", lid, laddr, id)
 		}
 	}
 }
