@@ -1,8 +1,9 @@
 // Package auth holds the engine's transport security: TLS configurations
 // built from PEM files (client gRPC port, raft transport, and the clients
-// nodes and the CLI use), and the optional API key, a bearer token in gRPC
+// nodes and the CLI use), and the optional API keys, bearer tokens in gRPC
 // metadata ("authorization: Bearer <key>") as the official Temporal SDK
-// sends it with client.NewAPIKeyStaticCredentials.
+// sends them with client.NewAPIKeyStaticCredentials: a data-plane key and
+// an admin-plane key (Keys), also checked on the HTTP details (AdminHTTP).
 package auth
 
 import (
