@@ -44,7 +44,7 @@ type options struct {
 	apiKey, apiKeyFile                          string
 	uiAddr                                      string
 	adminAPIKey, adminAPIKeyFile                string
-	insecureRaft, publicStatus                  bool
+	insecureRaft, publicStatus, publicMetrics   bool
 	warnings                                    []string // from checkSecurity, logged at start
 }
 
@@ -87,6 +87,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.adminAPIKeyFile, "admin-api-key-file", "", "file whose first line is the admin API key (instead of --admin-api-key)")
 	fs.BoolVar(&o.insecureRaft, "insecure-raft", false, "allow a non-loopback raft address without peer mutual TLS while an API key or --tls-ca\nis set: only when the nodes' network is trusted (anyone reaching the raft port can write)")
 	fs.BoolVar(&o.publicStatus, "public-status", false, "serve /status and /digest without a key even when a key is set")
+	fs.BoolVar(&o.publicMetrics, "public-metrics", false, "serve /metrics without a key even when a key is set (for scrapers without credentials)")
 	fs.StringVar(&o.uiAddr, "ui-addr", "", "serve the Temporal Web UI here, connected to this node's gRPC port (with the TLS\nand API-key settings above); \"off\" disables it; default: "+devUIAddr+" with --dev,\noff otherwise. The UI has no login of its own: whoever reaches it acts with the API key")
 	// Config file first, then the environment, then flags override.
 	if path := cli.ConfigPath(args); path != "" {
@@ -168,7 +169,7 @@ func run(args []string) error {
 		GRPCAdvertise: o.grpcAdvertise, RaftAdvertise: o.raftAdvertise, HTTPAdvertise: o.httpAdvertise,
 		Join: join, Logger: logger, Pprof: o.pprof,
 		SnapshotThreshold: o.snapshotThreshold, TrailingLogs: o.trailingLogs,
-		UIAddr: o.uiAddr, PublicStatus: o.publicStatus,
+		UIAddr: o.uiAddr, PublicStatus: o.publicStatus, PublicMetrics: o.publicMetrics,
 	}
 	if cfg.TLS, cfg.ClientTLS, err = auth.NodeTLS(o.tls); err != nil {
 		return err

@@ -11,10 +11,11 @@ import (
 // guide §5: HTTP is health only without credentials):
 //
 //   - /livez, /healthz, /readyz: always open (probes).
-//   - /metrics: open, for Prometheus scrapers; it holds counters and gauges
-//     only, with the per-task-queue label values bounded (internal/metrics).
 //   - /status, /digest: the admin key (auth.Keys.AdminKey) when any key is
 //     set, unless Config.PublicStatus; open when no key is set at all.
+//   - /metrics: the same, unless Config.PublicMetrics (scrapers without
+//     credentials). Its task queue and namespace labels are client data,
+//     bounded in number (internal/metrics).
 //   - /debug/pprof/ (with Config.Pprof): the admin key when any key is set,
 //     always (cmdline shows the flags, a key given as a flag included).
 //
@@ -26,6 +27,8 @@ func (s *Server) guardHTTP(mux *http.ServeMux) http.Handler {
 		case strings.HasPrefix(p, "/debug/pprof/"):
 			admin.ServeHTTP(w, r)
 		case (p == "/status" || p == "/digest") && !s.cfg.PublicStatus:
+			admin.ServeHTTP(w, r)
+		case p == "/metrics" && !s.cfg.PublicMetrics:
 			admin.ServeHTTP(w, r)
 		default:
 			mux.ServeHTTP(w, r)

@@ -98,14 +98,14 @@ func TestAdminKeySplit(t *testing.T) {
 		t.Errorf("Remove with the data key: %v", err)
 	}
 
-	// HTTP: probes and metrics open, details behind the admin key.
+	// HTTP: probes open, details and metrics behind the admin key.
 	h := c.HTTPAddr(f)
-	for _, p := range []string{"/livez", "/readyz", "/metrics"} {
+	for _, p := range []string{"/livez", "/healthz", "/readyz"} {
 		if code := httpCode(t, h, p, ""); code != http.StatusOK {
 			t.Errorf("GET %s without a key: %d", p, code)
 		}
 	}
-	for _, p := range []string{"/status", "/digest"} {
+	for _, p := range []string{"/status", "/digest", "/metrics"} {
 		for key, want := range map[string]int{"": 401, dataKey: 401, adminKey: 200} {
 			if code := httpCode(t, h, p, key); code != want {
 				t.Errorf("GET %s with key %q: %d, want %d", p, key, code, want)
@@ -141,7 +141,9 @@ func TestAdminKeySplit(t *testing.T) {
 	}
 
 	// One node with a data key only: the data key opens the admin plane.
-	one := testcluster.Start(t, 1, testcluster.WithConfig(func(i int, cfg *server.Config) { cfg.APIKey = dataKey }))
+	one := testcluster.Start(t, 1, testcluster.WithConfig(func(i int, cfg *server.Config) {
+		cfg.APIKey, cfg.PublicMetrics = dataKey, true
+	}))
 	if _, err := adminpb.NewAdminServiceClient(grpcConn(t, one.GRPCAddr(0), dataKey)).Status(ctx, &adminpb.StatusRequest{}); err != nil {
 		t.Errorf("admin call with the data key and no admin key: %v", err)
 	}
@@ -150,6 +152,9 @@ func TestAdminKeySplit(t *testing.T) {
 	}
 	if code := httpCode(t, one.HTTPAddr(0), "/status", ""); code != 401 {
 		t.Errorf("/status without a key while a key is set: %d", code)
+	}
+	if code := httpCode(t, one.HTTPAddr(0), "/metrics", ""); code != 200 {
+		t.Errorf("/metrics with PublicMetrics: %d", code)
 	}
 }
 

@@ -80,9 +80,10 @@ type Config struct {
 	// remove, transfer, snapshot, status) and the HTTP details instead of
 	// APIKey (see auth.Keys); the join client sends it then.
 	AdminAPIKey string
-	// PublicStatus serves /status and /digest without a key even when a
-	// key is set (by default they need the admin key then).
-	PublicStatus bool
+	// PublicStatus serves /status and /digest, PublicMetrics /metrics,
+	// without a key even when a key is set (by default they need the
+	// admin key then).
+	PublicStatus, PublicMetrics bool
 
 	// UIAddr, when set, serves the Temporal Web UI there (port 0: any
 	// free port), connected to this node's own gRPC port with ClientTLS
