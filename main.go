@@ -43,6 +43,9 @@ type options struct {
 	tls, peerTLS                                auth.TLSFiles
 	apiKey, apiKeyFile                          string
 	uiAddr                                      string
+	adminAPIKey, adminAPIKeyFile                string
+	insecureRaft, publicStatus, publicMetrics   bool
+	warnings                                    []string // from checkSecurity, logged at start
 }
 
 // devUIAddr is where --dev serves the Web UI unless --ui-addr says otherwise
@@ -78,8 +81,13 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.peerTLS.Cert, "peer-tls-cert", "", "certificate (PEM) for the raft transport between nodes; enables TLS there")
 	fs.StringVar(&o.peerTLS.Key, "peer-tls-key", "", "key (PEM) of --peer-tls-cert")
 	fs.StringVar(&o.peerTLS.CA, "peer-tls-ca", "", "CA bundle (PEM) that signed the other nodes' peer certificates (mutual TLS)")
-	fs.StringVar(&o.apiKey, "api-key", "", "require this key on every gRPC call but health checks (authorization: Bearer <key>)")
+	fs.StringVar(&o.apiKey, "api-key", "", "require this key on every gRPC call but health checks (authorization: Bearer <key>);\nAdminService calls take --admin-api-key instead when that is set")
 	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "file whose first line is the API key (instead of --api-key)")
+	fs.StringVar(&o.adminAPIKey, "admin-api-key", "", "require this key (instead of --api-key) on AdminService calls (join, remove, transfer,\nsnapshot, status) and on /status, /digest, /metrics, /debug/pprof; every node needs the same")
+	fs.StringVar(&o.adminAPIKeyFile, "admin-api-key-file", "", "file whose first line is the admin API key (instead of --admin-api-key)")
+	fs.BoolVar(&o.insecureRaft, "insecure-raft", false, "allow a non-loopback raft address without peer mutual TLS while an API key or --tls-ca\nis set: only when the nodes' network is trusted (anyone reaching the raft port can write)")
+	fs.BoolVar(&o.publicStatus, "public-status", false, "serve /status and /digest without a key even when a key is set")
+	fs.BoolVar(&o.publicMetrics, "public-metrics", false, "serve /metrics without a key even when a key is set (for scrapers without credentials)")
 	fs.StringVar(&o.uiAddr, "ui-addr", "", "serve the Temporal Web UI here, connected to this node's gRPC port (with the TLS\nand API-key settings above); \"off\" disables it; default: "+devUIAddr+" with --dev,\noff otherwise. The UI has no login of its own: whoever reaches it acts with the API key")
 	// Config file first, then the environment, then flags override.
 	if path := cli.ConfigPath(args); path != "" {
@@ -123,6 +131,10 @@ func parseFlags(args []string) (*options, error) {
 	if o.nodeID == "" || o.dataDir == "" {
 		return nil, fmt.Errorf("--node-id and --data-dir are required (or use --dev)")
 	}
+	var err error
+	if o.warnings, err = o.checkSecurity(); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -139,6 +151,9 @@ func run(args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	for _, w := range o.warnings {
+		logger.Warn(w)
+	}
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return err
 	}
@@ -154,7 +169,7 @@ func run(args []string) error {
 		GRPCAdvertise: o.grpcAdvertise, RaftAdvertise: o.raftAdvertise, HTTPAdvertise: o.httpAdvertise,
 		Join: join, Logger: logger, Pprof: o.pprof,
 		SnapshotThreshold: o.snapshotThreshold, TrailingLogs: o.trailingLogs,
-		UIAddr: o.uiAddr,
+		UIAddr: o.uiAddr, PublicStatus: o.publicStatus, PublicMetrics: o.publicMetrics,
 	}
 	if cfg.TLS, cfg.ClientTLS, err = auth.NodeTLS(o.tls); err != nil {
 		return err
@@ -162,7 +177,19 @@ func run(args []string) error {
 	if cfg.PeerTLS, cfg.PeerClientTLS, err = auth.NodeTLS(o.peerTLS); err != nil {
 		return err
 	}
+	if o.peerTLS.Enabled() {
+		adv := o.raftAdvertise
+		if adv == "" {
+			adv = o.raftAddr
+		}
+		if err := checkPeerCert(o.peerTLS.Cert, o.nodeID, adv); err != nil {
+			return err
+		}
+	}
 	if cfg.APIKey, err = auth.ReadKey(o.apiKey, o.apiKeyFile); err != nil {
+		return err
+	}
+	if cfg.AdminAPIKey, err = auth.ReadKey(o.adminAPIKey, o.adminAPIKeyFile); err != nil {
 		return err
 	}
 	if o.dev {

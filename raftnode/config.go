@@ -65,12 +65,14 @@ type Config struct {
 	// cluster, cuts them. Must be safe for concurrent use and fast.
 	Fault func(from, to string) bool
 
-	// TLS, when set, makes the raft listener speak TLS with it (set
-	// ClientCAs and ClientAuth for mutual TLS). DialTLS, when set, is used
-	// to dial peers (RootCAs to verify them, Certificates to present);
-	// ServerName defaults to the host of the peer's raft address. Both
-	// ends of a cluster must agree: a TLS node and a plaintext node cannot
-	// talk.
+	// TLS, when set, makes the raft listener speak mutual TLS with it
+	// (ClientCAs required; client certificates are always required).
+	// DialTLS is used to dial peers (RootCAs to verify them, Certificates
+	// to present). Both or neither. Beyond the chain, each end checks the
+	// other's identity: a peer certificate allows server authentication
+	// and names a member by the host of its raft address or by the DNS
+	// SAN PeerName(id) (see peerIdentity in peer.go). ServerName, if set,
+	// is sent as SNI only. A TLS node and a plaintext node cannot talk.
 	TLS, DialTLS *tls.Config
 }
 
@@ -83,7 +85,7 @@ func (c Config) validate() error {
 	case c.RaftBind == "":
 		return errors.New("raftnode: Config.RaftBind is required")
 	}
-	return nil
+	return validatePeerTLS(c.TLS, c.DialTLS)
 }
 
 // withDefaults fills zero fields. Derived defaults keep raft's invariants

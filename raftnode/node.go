@@ -55,6 +55,8 @@ type Node struct {
 
 	leader leadership // observer state, see leadership.go
 
+	peers *peerIdentity // raft peer certificate checks (peer.go)
+
 	stopping     atomic.Bool   // Shutdown has begun: refuse new proposals
 	closing      chan struct{} // closed once raft is shut down: unblocks waiters
 	shutdownOnce sync.Once
@@ -120,7 +122,8 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	}
 	n.skipRestore = skipRestoreOnStart(metas, fsm.AppliedIndex())
 
-	n.trans, err = newTransport(cfg.RaftBind, cfg.RaftAdvertise, cfg.Fault, cfg.TLS, cfg.DialTLS, hl.Named("transport"))
+	n.peers = newPeerIdentity(cfg.DialTLS)
+	n.trans, err = newTransport(cfg.RaftBind, cfg.RaftAdvertise, cfg.Fault, cfg.TLS, cfg.DialTLS, n.peers, hl.Named("transport"))
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +136,7 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: start raft: %w", err)
 	}
+	n.peers.setRaft(n.raft)
 	go n.observe()
 
 	n.log.Info("raft started", "addr", n.RaftAddr(), "has_state", n.hasState,

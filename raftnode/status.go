@@ -19,6 +19,30 @@ func (n *Node) Leader() (id, raftAddr string) {
 	return string(sid), string(addr)
 }
 
+// ConfiguredLeader returns the leader's ID and raft address only when the
+// leader this node follows is a voter of the latest raft configuration at
+// the address raft reports for it; both "" otherwise (no leader known, or a
+// "leader" the configuration does not list there). Callers that send
+// anything to the leader (forwarded client calls, credentials included)
+// use this rather than Leader, as defence in depth against a rogue raft
+// peer that got a follower to accept it.
+func (n *Node) ConfiguredLeader() (id, raftAddr string) {
+	id, raftAddr = n.Leader()
+	if id == "" {
+		return "", ""
+	}
+	cfg, _, err := n.configuration()
+	if err != nil {
+		return "", ""
+	}
+	for _, s := range cfg.Servers {
+		if string(s.ID) == id && string(s.Address) == raftAddr && s.Suffrage == raft.Voter {
+			return id, raftAddr
+		}
+	}
+	return "", ""
+}
+
 // WaitLeader polls until a leader (any node) is known or ctx ends.
 func (n *Node) WaitLeader(ctx context.Context) error {
 	t := time.NewTicker(leaderPollInterval)

@@ -21,6 +21,7 @@ type streamLayer struct {
 	advertise advertiseAddr
 	fault     func(from, to string) bool // Config.Fault; nil outside tests
 	tls       *tls.Config                // Config.DialTLS; nil: plaintext
+	peers     *peerIdentity              // checks who is at the other end (with tls)
 }
 
 // advertiseAddr is the address peers dial, kept verbatim.
@@ -38,13 +39,9 @@ func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 	if err != nil || s.tls == nil {
 		return c, err
 	}
-	cfg := s.tls
-	if cfg.ServerName == "" {
-		cfg = cfg.Clone()
-		cfg.ServerName, _, _ = net.SplitHostPort(string(addr))
-	}
-	tc := tls.Client(c, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	deadline := time.Now().Add(timeout)
+	tc := tls.Client(c, s.peers.clientTLS(s.tls, string(addr), "", deadline))
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
@@ -106,24 +103,25 @@ func (c *faultConn) Write(p []byte) (int, error) {
 // With advertise empty the listener's actual address is advertised, which
 // must then be a specific IP (binding 0.0.0.0 needs an explicit advertise).
 //
-// With serverTLS set the listener speaks TLS (the handshake runs on the
-// connection's first read, in raft's per-connection goroutine, so a slow
+// With serverTLS set the listener speaks mutual TLS (the handshake runs on
+// the connection's first read, in raft's per-connection goroutine, so a slow
 // or bad peer never blocks Accept); with dialTLS set peers are dialed with
-// TLS and the handshake completes within the dial timeout.
-func newTransport(bind, advertise string, fault func(from, to string) bool, serverTLS, dialTLS *tls.Config, logger hclog.Logger) (*raft.NetworkTransport, error) {
+// TLS and the handshake completes within the dial timeout. Either way peers
+// checks the other end's identity (see peerIdentity).
+func newTransport(bind, advertise string, fault func(from, to string) bool, serverTLS, dialTLS *tls.Config, peers *peerIdentity, logger hclog.Logger) (*raft.NetworkTransport, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: listen %s: %w", bind, err)
 	}
 	if serverTLS != nil {
-		ln = tls.NewListener(ln, serverTLS)
+		ln = tls.NewListener(ln, peers.serverTLS(serverTLS))
 	}
 	adv, err := advertiseFor(ln.Addr(), advertise)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	stream := &streamLayer{ln: ln, advertise: adv, fault: fault, tls: dialTLS}
+	stream := &streamLayer{ln: ln, advertise: adv, fault: fault, tls: dialTLS, peers: peers}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  stream,
 		MaxPool: transportMaxPool,

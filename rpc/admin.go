@@ -23,6 +23,12 @@ func (s *Service) Join(ctx context.Context, req *adminpb.JoinRequest) (*adminpb.
 	if err := checkID("grpc_addr", req.GetGrpcAddr()); err != nil {
 		return nil, err
 	}
+	if err := s.checkMemberRow(req.NodeId, req.RaftAddr, req.GrpcAddr, req.HttpAddr); err != nil {
+		return nil, err
+	}
+	if err := s.node.VerifyPeer(ctx, req.NodeId, req.RaftAddr); err != nil {
+		return nil, status.Errorf(codes.PermissionDenied, "raftflow: join %s: the raft port at %s does not present a peer certificate naming it: %v", req.NodeId, req.RaftAddr, err)
+	}
 	if err := s.node.AddVoter(ctx, req.NodeId, req.RaftAddr); err != nil {
 		return nil, toStatus(err)
 	}
@@ -32,6 +38,24 @@ func (s *Service) Join(ctx context.Context, req *adminpb.JoinRequest) (*adminpb.
 		return nil, err
 	}
 	return &adminpb.JoinResponse{LeaderId: s.node.ID()}, nil
+}
+
+// checkMemberRow refuses a member-table row (SetNode) that would move the
+// current leader to other addresses: followers forward client calls to the
+// gRPC address the table records for the leader, so rewriting that row
+// would send every forwarded call, bearer token included, elsewhere. The
+// leader records its own row itself (registerSelf); a Join may repeat it
+// verbatim, nothing more.
+func (s *Service) checkMemberRow(id, raftAddr, grpcAddr, httpAddr string) error {
+	leaderID, _ := s.node.Leader()
+	if id != s.node.ID() && id != leaderID {
+		return nil
+	}
+	self := s.cfg.Self
+	if id == s.node.ID() && self != nil && raftAddr == self.RaftAddr && grpcAddr == self.GrpcAddr && httpAddr == self.HttpAddr {
+		return nil
+	}
+	return status.Errorf(codes.FailedPrecondition, "raftflow: node %s is the leader; its addresses cannot be changed by a join (transfer leadership first)", id)
 }
 
 // Remove removes a node from the raft configuration and the member table.

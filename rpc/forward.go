@@ -95,13 +95,18 @@ func (f *forwarder) intercept(ctx context.Context, req any, info *grpc.UnaryServ
 	return out, nil
 }
 
+// leaderGRPCAddr is where client calls are forwarded: the gRPC address the
+// member table records for the leader, and only for a leader that is a
+// voter of the current raft configuration at the raft address the table
+// records for it ("" otherwise: the call fails Unavailable rather than
+// carry a client's credentials to an address nobody configured).
 func (f *forwarder) leaderGRPCAddr() string {
-	id, _ := f.s.node.Leader()
+	id, raftAddr := f.s.node.ConfiguredLeader()
 	if id == "" {
 		return ""
 	}
 	for _, n := range f.s.fsm.Nodes() {
-		if n.Id == id {
+		if n.Id == id && (n.RaftAddr == "" || n.RaftAddr == raftAddr) {
 			return n.GrpcAddr
 		}
 	}

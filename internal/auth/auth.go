@@ -1,8 +1,9 @@
 // Package auth holds the engine's transport security: TLS configurations
 // built from PEM files (client gRPC port, raft transport, and the clients
-// nodes and the CLI use), and the optional API key, a bearer token in gRPC
+// nodes and the CLI use), and the optional API keys, bearer tokens in gRPC
 // metadata ("authorization: Bearer <key>") as the official Temporal SDK
-// sends it with client.NewAPIKeyStaticCredentials.
+// sends them with client.NewAPIKeyStaticCredentials: a data-plane key and
+// an admin-plane key (Keys), also checked on the HTTP details (AdminHTTP).
 package auth
 
 import (
@@ -12,6 +13,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -144,30 +146,88 @@ var Public = map[string]bool{
 // was sent nor how it differed.
 var errUnauthenticated = status.Error(codes.Unauthenticated, "raftflow: missing or invalid API key (authorization: Bearer <key>)")
 
-// check verifies the bearer token in ctx's metadata in constant time.
-func check(ctx context.Context, key []byte) error {
+// adminService prefixes the admin plane's methods: membership, leadership
+// transfer, snapshots, status, and whatever AdminService gains later.
+const adminService = "/raftflow.admin.v1.AdminService/"
+
+// IsAdmin reports whether fullMethod belongs to the admin plane.
+func IsAdmin(fullMethod string) bool { return strings.HasPrefix(fullMethod, adminService) }
+
+// Keys are the API keys a node requires. Data guards the Temporal API
+// (WorkflowService, OperatorService); Admin guards the AdminService and
+// the HTTP details (/status, /digest, pprof). Without Admin, the admin
+// plane takes the Data key, as before the split. The Admin key also opens
+// the data plane (it is the stronger credential). Empty keys leave their
+// plane open.
+type Keys struct{ Data, Admin string }
+
+// Any reports whether any key is set.
+func (k Keys) Any() bool { return k.Data != "" || k.Admin != "" }
+
+// AdminKey is the key the admin plane requires ("" if open).
+func (k Keys) AdminKey() string {
+	if k.Admin != "" {
+		return k.Admin
+	}
+	return k.Data
+}
+
+// accepted lists the keys that authorize fullMethod; nil means open.
+func (k Keys) accepted(fullMethod string) [][]byte {
+	switch {
+	case Public[fullMethod]:
+		return nil
+	case IsAdmin(fullMethod):
+		if a := k.AdminKey(); a != "" {
+			return [][]byte{[]byte(a)}
+		}
+		return nil
+	case k.Data == "":
+		return nil
+	case k.Admin != "":
+		return [][]byte{[]byte(k.Data), []byte(k.Admin)}
+	default:
+		return [][]byte{[]byte(k.Data)}
+	}
+}
+
+// check verifies the bearer token in ctx's metadata against keys in
+// constant time (per key).
+func check(ctx context.Context, keys [][]byte) error {
 	md, _ := metadata.FromIncomingContext(ctx)
-	ok := false
 	for _, v := range md.Get("authorization") {
-		scheme, tok, found := strings.Cut(v, " ")
-		if found && strings.EqualFold(scheme, "bearer") &&
-			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), key) == 1 {
-			ok = true
+		if matchBearer(v, keys) {
+			return nil
 		}
 	}
-	if !ok {
-		return errUnauthenticated
+	return errUnauthenticated
+}
+
+// matchBearer reports whether header is "Bearer <one of keys>".
+func matchBearer(header string, keys [][]byte) bool {
+	scheme, tok, found := strings.Cut(header, " ")
+	if !found || !strings.EqualFold(scheme, "bearer") {
+		return false
 	}
-	return nil
+	ok := false
+	for _, k := range keys {
+		ok = subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), k) == 1 || ok
+	}
+	return ok
 }
 
 // UnaryInterceptor refuses calls without "authorization: Bearer <key>"
 // (Unauthenticated), except Public methods. An empty key allows all.
 func UnaryInterceptor(key string) grpc.UnaryServerInterceptor {
-	k := []byte(key)
+	return UnaryInterceptorKeys(Keys{Data: key})
+}
+
+// UnaryInterceptorKeys refuses calls that do not carry a key k accepts
+// for their method (see Keys): Unauthenticated.
+func UnaryInterceptorKeys(k Keys) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if len(k) > 0 && !Public[info.FullMethod] {
-			if err := check(ctx, k); err != nil {
+		if keys := k.accepted(info.FullMethod); keys != nil {
+			if err := check(ctx, keys); err != nil {
 				return nil, err
 			}
 		}
@@ -177,15 +237,42 @@ func UnaryInterceptor(key string) grpc.UnaryServerInterceptor {
 
 // StreamInterceptor is UnaryInterceptor for streaming calls.
 func StreamInterceptor(key string) grpc.StreamServerInterceptor {
-	k := []byte(key)
+	return StreamInterceptorKeys(Keys{Data: key})
+}
+
+// StreamInterceptorKeys is UnaryInterceptorKeys for streaming calls.
+func StreamInterceptorKeys(k Keys) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if len(k) > 0 && !Public[info.FullMethod] {
-			if err := check(ss.Context(), k); err != nil {
+		if keys := k.accepted(info.FullMethod); keys != nil {
+			if err := check(ss.Context(), keys); err != nil {
 				return err
 			}
 		}
 		return handler(srv, ss)
 	}
+}
+
+// AdminHTTP wraps h so that, when k has any key, a request must carry
+// "Authorization: Bearer <admin key>" (the data key when no admin key is
+// set); otherwise 401. With no key at all h is served as is.
+func AdminHTTP(k Keys, h http.Handler) http.Handler {
+	key := k.AdminKey()
+	if key == "" {
+		return h
+	}
+	keys := [][]byte{[]byte(key)}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := false
+		for _, v := range r.Header.Values("Authorization") {
+			ok = ok || matchBearer(v, keys)
+		}
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="raftflow admin"`)
+			http.Error(w, "raftflow: missing or invalid admin key (Authorization: Bearer <key>)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Bearer is per-call credentials sending key as the SDK does. It does not

@@ -37,19 +37,21 @@ Commands:
   snapshot                     make the node at --address take a raft snapshot now
 
 Every flag can also be set as ENGINE_<FLAG> in the environment (ENGINE_ADDRESS,
-ENGINE_TLS_CA, ENGINE_API_KEY, ...); flags win. Exit status is 0 on success,
-1 when the call fails, 2 on bad usage.
+ENGINE_TLS_CA, ENGINE_ADMIN_API_KEY, ...); flags win. Every command is an
+AdminService call: it sends --admin-api-key when set, else --api-key.
+Exit status is 0 on success, 1 when the call fails, 2 on bad usage.
 
 Flags:
 `
 
 type clusterOptions struct {
-	address, output    string
-	timeout            time.Duration
-	tls                auth.TLSFiles
-	serverName         string
-	apiKey, apiKeyFile string
-	stdout, stderr     io.Writer // where output goes
+	address, output        string
+	timeout                time.Duration
+	tls                    auth.TLSFiles
+	serverName             string
+	apiKey, apiKeyFile     string
+	adminKey, adminKeyFile string
+	stdout, stderr         io.Writer // where output goes
 }
 
 // Cluster runs `engine cluster` with args (those after "cluster") and
@@ -71,6 +73,8 @@ func Cluster(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.serverName, "tls-server-name", "", "name to verify the node's certificate against (default: the host of --address); enables TLS")
 	fs.StringVar(&o.apiKey, "api-key", "", "API key sent as authorization: Bearer <key>")
 	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "file whose first line is the API key")
+	fs.StringVar(&o.adminKey, "admin-api-key", "", "admin API key (the nodes' --admin-api-key), sent instead of --api-key")
+	fs.StringVar(&o.adminKeyFile, "admin-api-key-file", "", "file whose first line is the admin API key")
 	if err := ApplyEnv(fs); err != nil {
 		fmt.Fprintln(stderr, "engine cluster:", err)
 		return 2
@@ -160,6 +164,14 @@ func (o *clusterOptions) dial() (*grpc.ClientConn, error) {
 	key, err := auth.ReadKey(o.apiKey, o.apiKeyFile)
 	if err != nil {
 		return nil, err
+	}
+	// Every command is an AdminService call: the admin key when given.
+	admin, err := auth.ReadKey(o.adminKey, o.adminKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if admin != "" {
+		key = admin
 	}
 	opts := []grpc.DialOption{auth.DialCredentials(tcfg)}
 	if key != "" {

@@ -51,12 +51,13 @@ type Metrics struct {
 	rpcLatency    *prometheus.HistogramVec
 	wfStarted     *prometheus.CounterVec
 	wfClosed      *prometheus.CounterVec
+	namespaces    *labelCap // bounds the namespace label of wfStarted, wfClosed
 }
 
 // New returns a registry with the Go runtime and process collectors and
 // every event-fed collector of this package.
 func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), namespaces: newLabelCap(MaxNamespaceLabels)}
 	m.commitLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: Namespace, Subsystem: "raft", Name: "commit_duration_seconds",
 		Help:    "Time from proposing a command on the leader until it is committed and applied there.",
@@ -149,14 +150,14 @@ func (m *Metrics) TimerFired(lateness time.Duration) {
 // WorkflowStarted counts a run start (fsm.LifecycleHints).
 func (m *Metrics) WorkflowStarted(ns string) {
 	if m != nil {
-		m.wfStarted.WithLabelValues(ns).Inc()
+		m.wfStarted.WithLabelValues(m.namespaces.value(ns)).Inc()
 	}
 }
 
 // WorkflowClosed counts a run close by status (fsm.LifecycleHints).
 func (m *Metrics) WorkflowClosed(ns string, st enumspb.WorkflowExecutionStatus) {
 	if m != nil {
-		m.wfClosed.WithLabelValues(ns, statusLabel(st)).Inc()
+		m.wfClosed.WithLabelValues(m.namespaces.value(ns), statusLabel(st)).Inc()
 	}
 }
 
@@ -293,9 +294,9 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descReady, b2f(c.src.Ready()))
 	}
 	if c.src.Queues != nil {
-		for _, q := range c.src.Queues() {
-			gauge(descBacklog, float64(q.Backlog), q.Namespace, q.Queue, q.Kind.String())
-			gauge(descPollers, float64(q.Pollers), q.Namespace, q.Queue, q.Kind.String())
+		for k, v := range capQueues(c.src.Queues(), MaxQueueSeries) {
+			gauge(descBacklog, float64(v[0]), k.ns, k.queue, k.kind)
+			gauge(descPollers, float64(v[1]), k.ns, k.queue, k.kind)
 		}
 	}
 	if c.src.Matches != nil {

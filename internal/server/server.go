@@ -76,12 +76,22 @@ type Config struct {
 	// APIKey, when set, is required on every gRPC call (but health
 	// checks) as "authorization: Bearer <key>"; the join client sends it.
 	APIKey string
+	// AdminAPIKey, when set, is required on AdminService calls (join,
+	// remove, transfer, snapshot, status) and the HTTP details instead of
+	// APIKey (see auth.Keys); the join client sends it then.
+	AdminAPIKey string
+	// PublicStatus serves /status and /digest, PublicMetrics /metrics,
+	// without a key even when a key is set (by default they need the
+	// admin key then).
+	PublicStatus, PublicMetrics bool
 
 	// UIAddr, when set, serves the Temporal Web UI there (port 0: any
 	// free port), connected to this node's own gRPC port with ClientTLS
 	// and APIKey.
 	UIAddr string
 }
+
+func (c Config) keys() auth.Keys { return auth.Keys{Data: c.APIKey, Admin: c.AdminAPIKey} }
 
 // Server is a running node.
 type Server struct {
@@ -164,8 +174,8 @@ func Start(cfg Config) (_ *Server, err error) {
 	})
 
 	gopts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(s.Metrics.UnaryInterceptor(), auth.UnaryInterceptor(cfg.APIKey), s.Service.UnaryInterceptor()),
-		grpc.ChainStreamInterceptor(auth.StreamInterceptor(cfg.APIKey)),
+		grpc.ChainUnaryInterceptor(s.Metrics.UnaryInterceptor(), auth.UnaryInterceptorKeys(cfg.keys()), s.Service.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(auth.StreamInterceptorKeys(cfg.keys())),
 		grpc.MaxRecvMsgSize(rpc.MaxMessageSize), grpc.MaxSendMsgSize(rpc.MaxMessageSize),
 	}
 	if cfg.TLS != nil {
@@ -289,8 +299,8 @@ func (s *Server) joinLoop(ctx context.Context) {
 
 func (s *Server) joinOnce(ctx context.Context, addr string, req *adminpb.JoinRequest) error {
 	opts := []grpc.DialOption{auth.DialCredentials(s.cfg.ClientTLS)}
-	if s.cfg.APIKey != "" {
-		opts = append(opts, grpc.WithPerRPCCredentials(auth.Bearer(s.cfg.APIKey)))
+	if k := s.cfg.keys().AdminKey(); k != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(auth.Bearer(k)))
 	}
 	conn, err := grpc.NewClient(strings.TrimSpace(addr), opts...)
 	if err != nil {
@@ -346,7 +356,7 @@ func (s *Server) httpHandler() http.Handler {
 		out, _ := json.MarshalIndent(pretty, "", "  ")
 		w.Write(append(out, '\n'))
 	})
-	return mux
+	return s.guardHTTP(mux)
 }
 
 // Ready reports whether the node can serve: a leader is known, this node has
