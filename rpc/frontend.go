@@ -63,6 +63,9 @@ func describeNS(rec *fsmpb.NamespaceRecord) *workflowservice.DescribeNamespaceRe
 }
 
 func (s *Service) DescribeNamespace(ctx context.Context, req *workflowservice.DescribeNamespaceRequest) (*workflowservice.DescribeNamespaceResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	name := req.GetNamespace()
 	if name == "" && req.GetId() != "" {
 		for _, rec := range s.fsm.ListNamespaces() {
@@ -83,6 +86,9 @@ func (s *Service) DescribeNamespace(ctx context.Context, req *workflowservice.De
 }
 
 func (s *Service) ListNamespaces(ctx context.Context, req *workflowservice.ListNamespacesRequest) (*workflowservice.ListNamespacesResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	page, next, err := pageNamespaces(s.fsm.ListNamespaces(), req.GetPageSize(), req.GetNextPageToken())
 	if err != nil {
 		return nil, err
@@ -95,6 +101,9 @@ func (s *Service) ListNamespaces(ctx context.Context, req *workflowservice.ListN
 }
 
 func (s *Service) RegisterNamespace(ctx context.Context, req *workflowservice.RegisterNamespaceRequest) (*workflowservice.RegisterNamespaceResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := checkID("namespace", req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -170,6 +179,9 @@ func checkID(field, v string) error {
 }
 
 func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -217,6 +229,9 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservi
 }
 
 func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowservice.SignalWorkflowExecutionRequest) (*workflowservice.SignalWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}
@@ -236,6 +251,9 @@ func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowserv
 }
 
 func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, req *workflowservice.SignalWithStartWorkflowExecutionRequest) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -267,6 +285,9 @@ func (s *Service) SignalWithStartWorkflowExecution(ctx context.Context, req *wor
 }
 
 func (s *Service) RequestCancelWorkflowExecution(ctx context.Context, req *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}
@@ -277,6 +298,9 @@ func (s *Service) RequestCancelWorkflowExecution(ctx context.Context, req *workf
 }
 
 func (s *Service) TerminateWorkflowExecution(ctx context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", req.GetWorkflowExecution().GetWorkflowId()); err != nil {
 		return nil, err
 	}
@@ -287,6 +311,9 @@ func (s *Service) TerminateWorkflowExecution(ctx context.Context, req *workflows
 }
 
 func (s *Service) ResetStickyTaskQueue(ctx context.Context, req *workflowservice.ResetStickyTaskQueueRequest) (*workflowservice.ResetStickyTaskQueueResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	e := req.GetExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func encodePageToken(t pageToken) []byte {
 }
 
 func decodePageToken(b []byte) (pageToken, bool) {
-	if len(b) < 16 {
+	if len(b) < 16 || len(b)-16 > maxIDLength {
 		return pageToken{}, false
 	}
 	return pageToken{
@@ -59,6 +59,9 @@ func durOf(nanos int64) *durationpb.Duration {
 // A long poll that ends with nothing new returns no events and a token to
 // poll again, as Temporal does.
 func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	ns := req.GetNamespace()
 	wfID := req.GetExecution().GetWorkflowId()
 	if err := s.checkNamespaceID(ns, "execution.workflow_id", wfID); err != nil {
@@ -170,6 +173,9 @@ func (s *Service) historyPage(ns, wfID, runID string, from, upTo int64, pageSize
 
 // DescribeWorkflowExecution reports a run's status and pending work.
 func (s *Service) DescribeWorkflowExecution(ctx context.Context, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	e := req.GetExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err

@@ -14,6 +14,9 @@ import (
 // (pageToken with UpTo the next event id to return, counting down) pins
 // that run.
 func (s *Service) GetWorkflowExecutionHistoryReverse(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryReverseRequest) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	ns := req.GetNamespace()
 	wfID := req.GetExecution().GetWorkflowId()
 	if err := s.checkNamespaceID(ns, "execution.workflow_id", wfID); err != nil {

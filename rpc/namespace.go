@@ -35,6 +35,9 @@ func (s *Service) checkRetention(field string, d *durationpb.Duration) error {
 // state (registered or deprecated) and retention. The new retention applies
 // to runs that close afterwards.
 func (s *Service) UpdateNamespace(ctx context.Context, req *workflowservice.UpdateNamespaceRequest) (*workflowservice.UpdateNamespaceResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -100,6 +103,9 @@ func pageNamespaces(recs []*fsmpb.NamespaceRecord, pageSize int32, token []byte)
 // empty): a running run is terminated first. Its history, mutable state and
 // visibility record are gone when the call returns.
 func (s *Service) DeleteWorkflowExecution(ctx context.Context, req *workflowservice.DeleteWorkflowExecutionRequest) (*workflowservice.DeleteWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	e := req.GetWorkflowExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err

@@ -88,6 +88,9 @@ func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, 
 }
 
 func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespaceID(req.GetNamespace(), "task_queue.name", req.GetTaskQueue().GetName()); err != nil {
 		return nil, err
 	}
@@ -132,6 +135,9 @@ func (s *Service) workflowTaskResponse(wt *fsm.StartedWorkflowTask) *workflowser
 }
 
 func (s *Service) PollActivityTaskQueue(ctx context.Context, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespaceID(req.GetNamespace(), "task_queue.name", req.GetTaskQueue().GetName()); err != nil {
 		return nil, err
 	}
@@ -187,12 +193,18 @@ func parseToken(b []byte, kind fsmpb.TaskKind) (*fsmpb.TaskToken, error) {
 }
 
 func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflowservice.RespondWorkflowTaskCompletedRequest) (*workflowservice.RespondWorkflowTaskCompletedResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	tok, err := parseToken(req.GetTaskToken(), fsmpb.TaskKind_TASK_KIND_WORKFLOW)
 	if err != nil {
 		return nil, err
 	}
 	if cause, msg, bad := oversizedCommand(req.GetCommands()); bad {
 		return nil, s.failOversizedTask(ctx, tok, req, cause, msg)
+	}
+	if cause, msg, bad := boundCommands(req); bad {
+		return nil, s.failBadCommand(ctx, tok, req, cause, msg)
 	}
 	var runIDs []string
 	for _, c := range req.GetCommands() {
@@ -221,6 +233,9 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 }
 
 func (s *Service) RespondWorkflowTaskFailed(ctx context.Context, req *workflowservice.RespondWorkflowTaskFailedRequest) (*workflowservice.RespondWorkflowTaskFailedResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	tok, err := parseToken(req.GetTaskToken(), fsmpb.TaskKind_TASK_KIND_WORKFLOW)
 	if err != nil {
 		return nil, err
@@ -270,6 +285,9 @@ func (s *Service) activityResult(ctx context.Context, r *fsmpb.ActivityResult, i
 }
 
 func (s *Service) RespondActivityTaskCompleted(ctx context.Context, req *workflowservice.RespondActivityTaskCompletedRequest) (*workflowservice.RespondActivityTaskCompletedResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	r, err := activityTarget(req.GetTaskToken(), "", "", "", "")
 	if err != nil {
 		return nil, err
@@ -279,6 +297,9 @@ func (s *Service) RespondActivityTaskCompleted(ctx context.Context, req *workflo
 }
 
 func (s *Service) RespondActivityTaskCompletedById(ctx context.Context, req *workflowservice.RespondActivityTaskCompletedByIdRequest) (*workflowservice.RespondActivityTaskCompletedByIdResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	r, err := activityTarget(nil, req.Namespace, req.WorkflowId, req.RunId, req.ActivityId)
 	if err != nil {
 		return nil, err
@@ -288,6 +309,9 @@ func (s *Service) RespondActivityTaskCompletedById(ctx context.Context, req *wor
 }
 
 func (s *Service) RespondActivityTaskFailed(ctx context.Context, req *workflowservice.RespondActivityTaskFailedRequest) (*workflowservice.RespondActivityTaskFailedResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	r, err := activityTarget(req.GetTaskToken(), "", "", "", "")
 	if err != nil {
 		return nil, err
@@ -301,6 +325,9 @@ func (s *Service) RespondActivityTaskFailed(ctx context.Context, req *workflowse
 }
 
 func (s *Service) RespondActivityTaskFailedById(ctx context.Context, req *workflowservice.RespondActivityTaskFailedByIdRequest) (*workflowservice.RespondActivityTaskFailedByIdResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	r, err := activityTarget(nil, req.Namespace, req.WorkflowId, req.RunId, req.ActivityId)
 	if err != nil {
 		return nil, err
@@ -314,6 +341,9 @@ func (s *Service) RespondActivityTaskFailedById(ctx context.Context, req *workfl
 }
 
 func (s *Service) RespondActivityTaskCanceled(ctx context.Context, req *workflowservice.RespondActivityTaskCanceledRequest) (*workflowservice.RespondActivityTaskCanceledResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	r, err := activityTarget(req.GetTaskToken(), "", "", "", "")
 	if err != nil {
 		return nil, err
@@ -323,6 +353,9 @@ func (s *Service) RespondActivityTaskCanceled(ctx context.Context, req *workflow
 }
 
 func (s *Service) RespondActivityTaskCanceledById(ctx context.Context, req *workflowservice.RespondActivityTaskCanceledByIdRequest) (*workflowservice.RespondActivityTaskCanceledByIdResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	r, err := activityTarget(nil, req.Namespace, req.WorkflowId, req.RunId, req.ActivityId)
 	if err != nil {
 		return nil, err
@@ -357,6 +390,9 @@ func (s *Service) heartbeat(ctx context.Context, r *fsmpb.ActivityResult, detail
 }
 
 func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, req *workflowservice.RecordActivityTaskHeartbeatRequest) (*workflowservice.RecordActivityTaskHeartbeatResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	r, err := activityTarget(req.GetTaskToken(), "", "", "", "")
 	if err != nil {
 		return nil, err
@@ -369,6 +405,9 @@ func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, req *workflow
 }
 
 func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, req *workflowservice.RecordActivityTaskHeartbeatByIdRequest) (*workflowservice.RecordActivityTaskHeartbeatByIdResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	r, err := activityTarget(nil, req.Namespace, req.WorkflowId, req.RunId, req.ActivityId)
 	if err != nil {
 		return nil, err

@@ -168,6 +168,9 @@ func (s *Service) updateMessages(ns, wfID, runID string, startedEventID int64) [
 }
 
 func (s *Service) UpdateWorkflowExecution(ctx context.Context, req *workflowservice.UpdateWorkflowExecutionRequest) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	e := req.GetWorkflowExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err
@@ -264,6 +267,9 @@ func (s *Service) updateStage(ns, wfID, runID, id string) (enumspb.UpdateWorkflo
 }
 
 func (s *Service) PollWorkflowExecutionUpdate(ctx context.Context, req *workflowservice.PollWorkflowExecutionUpdateRequest) (*workflowservice.PollWorkflowExecutionUpdateResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}
