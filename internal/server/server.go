@@ -81,6 +81,10 @@ type Config struct {
 	// free port), connected to this node's own gRPC port with ClientTLS
 	// and APIKey.
 	UIAddr string
+
+	// register, when set, registers more services on the gRPC server
+	// (tests: a service whose handlers panic).
+	register func(*grpc.Server)
 }
 
 // Server is a running node.
@@ -164,8 +168,8 @@ func Start(cfg Config) (_ *Server, err error) {
 	})
 
 	gopts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(s.Metrics.UnaryInterceptor(), auth.UnaryInterceptor(cfg.APIKey), s.Service.UnaryInterceptor()),
-		grpc.ChainStreamInterceptor(auth.StreamInterceptor(cfg.APIKey)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), s.Metrics.UnaryInterceptor(), auth.UnaryInterceptor(cfg.APIKey), s.Service.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(recoverStream(log), auth.StreamInterceptor(cfg.APIKey)),
 		grpc.MaxRecvMsgSize(rpc.MaxMessageSize), grpc.MaxSendMsgSize(rpc.MaxMessageSize),
 	}
 	if cfg.TLS != nil {
@@ -173,6 +177,9 @@ func Start(cfg Config) (_ *Server, err error) {
 	}
 	s.grpcSrv = grpc.NewServer(gopts...)
 	s.Service.Register(s.grpcSrv)
+	if cfg.register != nil {
+		cfg.register(s.grpcSrv)
+	}
 	s.health = &healthServer{Server: health.NewServer(), s: s}
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
