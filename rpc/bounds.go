@@ -116,6 +116,9 @@ func boundToken(m protoreflect.Message) error {
 	return nil
 }
 
+// anyMark marks the path inside an unpacked Any.
+const anyMark = "(any)"
+
 // walk bounds the strings of m, fields in declaration order; path names m.
 func walk(m protoreflect.Message, path string) error {
 	md := m.Descriptor()
@@ -123,11 +126,17 @@ func walk(m protoreflect.Message, path string) error {
 		return nil
 	}
 	if md.FullName() == "google.protobuf.Any" {
-		inner, err := m.Interface().(*anypb.Any).UnmarshalNew()
+		// Unpacked one level deep (a protocol message's body): Anys nested
+		// in it would each parse the rest again.
+		a, ok := m.Interface().(*anypb.Any)
+		if !ok || strings.Contains(path, anyMark) {
+			return nil
+		}
+		inner, err := a.UnmarshalNew()
 		if err != nil {
 			return nil // not a type this engine knows: never read
 		}
-		return walk(inner.ProtoReflect(), path)
+		return walk(inner.ProtoReflect(), path+anyMark)
 	}
 	fields := md.Fields()
 	for i := range fields.Len() {
@@ -182,14 +191,10 @@ func walkMap(mp protoreflect.Map, fd protoreflect.FieldDescriptor, path string) 
 		if keyedMaps[fd.FullName()] && len(k) > maxIDLength {
 			return &tooLong{path + " (key)", len(k)}
 		}
-		if fd.MapValue().Message() == nil {
-			continue
+		if fd.MapValue().Message() == nil || fd.MapKey().Kind() != protoreflect.StringKind {
+			continue // no map in the API holds ids under non-string keys
 		}
-		key := protoreflect.ValueOfString(k).MapKey()
-		if fd.MapKey().Kind() != protoreflect.StringKind {
-			continue // no such map in the API holds ids under non-string keys
-		}
-		if err := walk(mp.Get(key).Message(), fmt.Sprintf("%s[%.40q]", path, k)); err != nil {
+		if err := walk(mp.Get(protoreflect.ValueOfString(k).MapKey()).Message(), fmt.Sprintf("%s[%.40q]", path, k)); err != nil {
 			return err
 		}
 	}
