@@ -125,7 +125,7 @@ func plausible(tb testing.TB, m protoreflect.MethodDescriptor) proto.Message {
 // or odd value. No call may panic or stop the node, and the node must
 // answer a simple call (a storage read) afterwards. As a unit test it runs
 // the seed corpus: every method, empty and plausible, with every value in
-// every field, and each of the first string fields alone over the limit.
+// every field, and each string field alone past the key encoding's limit.
 func FuzzWorkflowService(f *testing.F) {
 	srv := startEngine(f)
 	methods := workflowService().Methods()
@@ -138,15 +138,18 @@ func FuzzWorkflowService(f *testing.F) {
 		if status.Code(err) == codes.Unimplemented {
 			continue // one seed is enough
 		}
-		b, err := proto.Marshal(plausible(f, m))
+		req := plausible(f, m)
+		b, err := proto.Marshal(req)
 		if err != nil {
 			f.Fatal(err)
 		}
 		for v := range len(fuzzStrings) {
 			f.Add(uint16(i), b, uint8(v), uint8(0))
 		}
-		for field := 1; field <= 6; field++ {
-			f.Add(uint16(i), b, uint8(1), uint8(field))
+		count := &mutator{v: "", target: -1}
+		count.message(proto.Clone(req).ProtoReflect(), 0)
+		for field := 1; field <= min(count.n, 255); field++ { // each string alone past the key limit
+			f.Add(uint16(i), b, uint8(5), uint8(field))
 		}
 	}
 	f.Fuzz(func(t *testing.T, method uint16, data []byte, value, field uint8) {
