@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -102,7 +103,7 @@ func boundToken(m protoreflect.Message) error {
 	}
 	b := m.Get(fd).Bytes()
 	tok := &fsmpb.TaskToken{}
-	if len(b) == 0 || strings.HasPrefix(string(b), string(queryTokenPrefix)) || proto.Unmarshal(b, tok) != nil {
+	if len(b) == 0 || bytes.HasPrefix(b, queryTokenPrefix) || proto.Unmarshal(b, tok) != nil {
 		return nil
 	}
 	if err := walk(tok.ProtoReflect(), "task_token"); err != nil {
