@@ -63,6 +63,9 @@ func describeNS(rec *fsmpb.NamespaceRecord) *workflowservice.DescribeNamespaceRe
 }
 
 func (s *Service) DescribeNamespace(ctx context.Context, req *workflowservice.DescribeNamespaceRequest) (*workflowservice.DescribeNamespaceResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	name := req.GetNamespace()
 	if name == "" && req.GetId() != "" {
 		for _, rec := range s.fsm.ListNamespaces() {
@@ -83,6 +86,9 @@ func (s *Service) DescribeNamespace(ctx context.Context, req *workflowservice.De
 }
 
 func (s *Service) ListNamespaces(ctx context.Context, req *workflowservice.ListNamespacesRequest) (*workflowservice.ListNamespacesResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	page, next, err := pageNamespaces(s.fsm.ListNamespaces(), req.GetPageSize(), req.GetNextPageToken())
 	if err != nil {
 		return nil, err
@@ -305,6 +311,9 @@ func (s *Service) TerminateWorkflowExecution(ctx context.Context, req *workflows
 }
 
 func (s *Service) ResetStickyTaskQueue(ctx context.Context, req *workflowservice.ResetStickyTaskQueueRequest) (*workflowservice.ResetStickyTaskQueueResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	e := req.GetExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err

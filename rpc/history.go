@@ -31,7 +31,7 @@ func encodePageToken(t pageToken) []byte {
 }
 
 func decodePageToken(b []byte) (pageToken, bool) {
-	if len(b) < 16 {
+	if len(b) < 16 || len(b)-16 > maxIDLength {
 		return pageToken{}, false
 	}
 	return pageToken{
@@ -173,6 +173,9 @@ func (s *Service) historyPage(ns, wfID, runID string, from, upTo int64, pageSize
 
 // DescribeWorkflowExecution reports a run's status and pending work.
 func (s *Service) DescribeWorkflowExecution(ctx context.Context, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	e := req.GetExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err

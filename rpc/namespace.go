@@ -103,6 +103,9 @@ func pageNamespaces(recs []*fsmpb.NamespaceRecord, pageSize int32, token []byte)
 // empty): a running run is terminated first. Its history, mutable state and
 // visibility record are gone when the call returns.
 func (s *Service) DeleteWorkflowExecution(ctx context.Context, req *workflowservice.DeleteWorkflowExecutionRequest) (*workflowservice.DeleteWorkflowExecutionResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	e := req.GetWorkflowExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", e.GetWorkflowId()); err != nil {
 		return nil, err

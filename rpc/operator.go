@@ -22,6 +22,9 @@ type operator struct {
 // ListSearchAttributes splits GetSearchAttributes' answer into system
 // attributes and the custom ones workflows have used.
 func (o operator) ListSearchAttributes(ctx context.Context, req *operatorservice.ListSearchAttributesRequest) (*operatorservice.ListSearchAttributesResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if req.Namespace != "" {
 		if err := o.s.checkNamespace(req.Namespace); err != nil {
 			return nil, err

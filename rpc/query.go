@@ -42,26 +42,39 @@ type queryTask struct {
 
 type queryRegistry struct {
 	mu      sync.Mutex
-	waiters map[string]chan *workflowservice.RespondQueryTaskCompletedRequest
+	waiters map[string]queryWaiter
 }
 
-func (r *queryRegistry) add(id string) chan *workflowservice.RespondQueryTaskCompletedRequest {
+// queryWaiter is a pending query: its caller's channel and namespace.
+type queryWaiter struct {
+	ns string
+	ch chan *workflowservice.RespondQueryTaskCompletedRequest
+}
+
+func (r *queryRegistry) add(id, ns string) chan *workflowservice.RespondQueryTaskCompletedRequest {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.waiters == nil {
-		r.waiters = map[string]chan *workflowservice.RespondQueryTaskCompletedRequest{}
+		r.waiters = map[string]queryWaiter{}
 	}
 	ch := make(chan *workflowservice.RespondQueryTaskCompletedRequest, 1)
-	r.waiters[id] = ch
+	r.waiters[id] = queryWaiter{ns: ns, ch: ch}
 	return ch
+}
+
+// namespace is the namespace of a pending query ("" if none).
+func (r *queryRegistry) namespace(id string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.waiters[id].ns
 }
 
 func (r *queryRegistry) take(id string) chan *workflowservice.RespondQueryTaskCompletedRequest {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ch := r.waiters[id]
+	w := r.waiters[id]
 	delete(r.waiters, id)
-	return ch
+	return w.ch
 }
 
 func (s *Service) QueryWorkflow(ctx context.Context, req *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
@@ -86,7 +99,7 @@ func (s *Service) QueryWorkflow(ctx context.Context, req *workflowservice.QueryW
 		return nil, unavailable("raftflow: leader services are not ready; retry")
 	}
 	id := uuid.NewString()
-	ch := s.queries.add(id)
+	ch := s.queries.add(id, req.Namespace)
 	key := append(append([]byte(nil), queryTokenPrefix...), id...)
 	s.queues.Add(queue.Task{Key: key, Namespace: req.Namespace, Queue: st.TaskQueue, Kind: queue.KindWorkflow,
 		Payload: &queryTask{id: id, state: st, query: req.Query}})
@@ -157,7 +170,11 @@ func (s *Service) RespondQueryTaskCompleted(ctx context.Context, req *workflowse
 	if !bytes.HasPrefix(tok, queryTokenPrefix) {
 		return nil, invalidArg("task_token: not a query task token")
 	}
-	ch := s.queries.take(string(tok[len(queryTokenPrefix):]))
+	id := string(tok[len(queryTokenPrefix):])
+	if ns := s.queries.namespace(id); ns != "" && req.GetNamespace() != "" && ns != req.GetNamespace() {
+		return nil, invalidArg(errTokenNamespace)
+	}
+	ch := s.queries.take(id)
 	if ch == nil {
 		return nil, svcErr(serviceerror.NewNotFound("query not found or already timed out"))
 	}

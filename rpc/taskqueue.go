@@ -65,6 +65,9 @@ func (p *pollersSeen) list(ns, tq string, kind queue.Kind, now time.Time) []*tas
 // with ReportStats, its backlog. Versioning, rate limits and partitions do
 // not exist on raftflow and are left empty.
 func (s *Service) DescribeTaskQueue(ctx context.Context, req *workflowservice.DescribeTaskQueueRequest) (*workflowservice.DescribeTaskQueueResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.Namespace); err != nil {
 		return nil, err
 	}

@@ -200,6 +200,9 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 	if err != nil {
 		return nil, err
 	}
+	if cause, msg, bad := boundCommands(req); bad {
+		return nil, s.failBadCommand(ctx, tok, req, cause, msg)
+	}
 	if handled, err := s.validateCommands(ctx, tok, req); handled {
 		return nil, err
 	}

@@ -111,13 +111,6 @@ func badDuration(m protoreflect.Message, path string, skip ...protoreflect.Name)
 	return field, problem
 }
 
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
 // retryPolicyProblem applies Temporal's retry policy rules (defaults filled
 // in first, without changing p) and returns the offending sub-field and
 // Temporal's message ("" if p is valid).
@@ -299,13 +292,12 @@ type startFields struct {
 }
 
 // validate checks a request against Temporal's rules before anything is
-// proposed: its durations, identity, enums, retry policy and search
-// attributes. Workflow task commands are checked by validateCommands.
+// proposed: the length of every id and name (bound, bounds.go), then its
+// durations, enums, retry policy and search attributes. Workflow task
+// commands are checked by validateCommands.
 func (s *Service) validate(req proto.Message) error {
-	if r, ok := req.(interface{ GetIdentity() string }); ok {
-		if n := len(r.GetIdentity()); n > maxIDLength {
-			return invalidArg("identity: Identity length exceeds limit (%d bytes, limit %d).", n, maxIDLength)
-		}
+	if err := bound(req); err != nil {
+		return err
 	}
 	var skip []protoreflect.Name
 	if _, ok := req.(*workflowservice.RespondWorkflowTaskCompletedRequest); ok {
@@ -404,13 +396,7 @@ var commandRules = map[enumspb.CommandType]commandRule{
 }
 
 func checkScheduleActivity(_ *Service, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
-	a := c.GetScheduleActivityTaskCommandAttributes()
-	if n := len(a.ActivityId); n > maxIDLength {
-		return "activity_id", fmt.Sprintf("activityId exceeds length limit. Length=%d Limit=%d", n, maxIDLength), 0
-	}
-	if n := len(a.GetActivityType().GetName()); n > maxIDLength {
-		return "activity_type.name", fmt.Sprintf("activityType exceeds length limit. Length=%d Limit=%d", n, maxIDLength), 0
-	}
+	a := c.GetScheduleActivityTaskCommandAttributes() // ids and names: boundCommands
 	if f, msg := retryPolicyProblem(a.RetryPolicy); f != "" {
 		return "retry_policy." + f, msg, 0
 	}

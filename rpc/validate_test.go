@@ -70,8 +70,8 @@ func startRequest(id string) *workflowservice.StartWorkflowExecutionRequest {
 	}
 }
 
-// wantInvalid requires InvalidArgument with a message naming every want.
-func wantInvalid(t *testing.T, err error, want ...string) {
+// requireInvalid requires InvalidArgument with a message naming every want.
+func requireInvalid(t *testing.T, err error, want ...string) {
 	t.Helper()
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("got %v, want InvalidArgument", err)
@@ -214,7 +214,7 @@ func TestValidateStart(t *testing.T) {
 			req := startRequest(id)
 			tc.edit(req)
 			_, err := e.ws.StartWorkflowExecution(e.ctx(), req)
-			wantInvalid(t, err, tc.field)
+			requireInvalid(t, err, tc.field)
 			e.wantNoWorkflow(id)
 
 			sws := &workflowservice.SignalWithStartWorkflowExecutionRequest{
@@ -225,7 +225,7 @@ func TestValidateStart(t *testing.T) {
 				WorkflowIdConflictPolicy: req.WorkflowIdConflictPolicy, SearchAttributes: req.SearchAttributes,
 			}
 			_, err = e.ws.SignalWithStartWorkflowExecution(e.ctx(), sws)
-			wantInvalid(t, err, tc.field)
+			requireInvalid(t, err, tc.field)
 			e.wantNoWorkflow(id)
 		})
 	}
@@ -331,7 +331,7 @@ func TestValidateCommands(t *testing.T) {
 		})}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "ScheduleActivityTaskCommandAttributes.retry_policy.maximum_interval"},
 		{"activity id over the id limit", []*commandpb.Command{activity(func(a *commandpb.ScheduleActivityTaskCommandAttributes) {
 			a.ActivityId = strings.Repeat("a", 1001)
-		})}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "ScheduleActivityTaskCommandAttributes.activity_id"},
+		})}, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES, "schedule_activity_task_command_attributes.activity_id"},
 		{"timer with mismatched signs", []*commandpb.Command{command(enumspb.COMMAND_TYPE_START_TIMER,
 			&commandpb.StartTimerCommandAttributes{TimerId: "t", StartToFireTimeout: dur(60, -1)})},
 			enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES, "StartTimerCommandAttributes.start_to_fire_timeout"},
@@ -377,7 +377,7 @@ func TestValidateCommands(t *testing.T) {
 			before := e.history(id)
 			_, err := e.ws.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
 				Namespace: valNS, TaskToken: task.TaskToken, Identity: "validate-test", Commands: tc.cmds})
-			wantInvalid(t, err, tc.field, strings.TrimPrefix(tc.cause.String(), "WORKFLOW_TASK_FAILED_CAUSE_"))
+			requireInvalid(t, err, tc.field, strings.TrimPrefix(tc.cause.String(), "WORKFLOW_TASK_FAILED_CAUSE_"))
 			after := e.history(id)
 			added := after[len(before):]
 			if got := eventTypes(added); got != "WorkflowTaskFailed,WorkflowTaskScheduled" || !proto.Equal(&historypb.History{Events: before}, &historypb.History{Events: after[:len(before)]}) {
@@ -414,7 +414,7 @@ func TestValidateCommandSequence(t *testing.T) {
 			before := e.history(id)
 			_, err := e.ws.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
 				Namespace: valNS, TaskToken: task.TaskToken, Identity: "validate-test", Commands: tc.cmds})
-			wantInvalid(t, err, "commands", tc.want)
+			requireInvalid(t, err, "commands", tc.want)
 			if after := e.history(id); !proto.Equal(&historypb.History{Events: before}, &historypb.History{Events: after}) {
 				t.Fatalf("history changed: %s -> %s", eventTypes(before), eventTypes(after))
 			}
@@ -442,7 +442,7 @@ func TestValidateTaskRequests(t *testing.T) {
 			StickyAttributes: &taskqueuepb.StickyExecutionAttributes{WorkerTaskQueue: &taskqueuepb.TaskQueue{Name: "sticky"},
 				ScheduleToStartTimeout: dur(5, -1)},
 			Commands: []*commandpb.Command{command(enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, &commandpb.CompleteWorkflowExecutionCommandAttributes{})}})
-		wantInvalid(t, err, "sticky_attributes.schedule_to_start_timeout")
+		requireInvalid(t, err, "sticky_attributes.schedule_to_start_timeout")
 		unchanged(id, before)
 	})
 	t.Run("workflow task failed with an unknown cause", func(t *testing.T) {
@@ -452,7 +452,7 @@ func TestValidateTaskRequests(t *testing.T) {
 		before := e.history(id)
 		_, err := e.ws.RespondWorkflowTaskFailed(e.ctx(), &workflowservice.RespondWorkflowTaskFailedRequest{
 			Namespace: valNS, TaskToken: task.TaskToken, Identity: "validate-test", Cause: 777})
-		wantInvalid(t, err, "cause")
+		requireInvalid(t, err, "cause")
 		unchanged(id, before)
 	})
 	t.Run("signal identity over the id limit", func(t *testing.T) {
@@ -465,7 +465,7 @@ func TestValidateTaskRequests(t *testing.T) {
 		_, err := e.ws.SignalWorkflowExecution(e.ctx(), &workflowservice.SignalWorkflowExecutionRequest{
 			Namespace: valNS, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id}, SignalName: "s",
 			Identity: strings.Repeat("x", 1001)})
-		wantInvalid(t, err, "identity")
+		requireInvalid(t, err, "identity")
 		unchanged(id, before)
 	})
 	t.Run("query with an unknown reject condition", func(t *testing.T) {
@@ -479,7 +479,7 @@ func TestValidateTaskRequests(t *testing.T) {
 		_, err := e.ws.QueryWorkflow(ctx, &workflowservice.QueryWorkflowRequest{
 			Namespace: valNS, Execution: &commonpb.WorkflowExecution{WorkflowId: id},
 			Query: &querypb.WorkflowQuery{QueryType: "q"}, QueryRejectCondition: 55})
-		wantInvalid(t, err, "query_reject_condition")
+		requireInvalid(t, err, "query_reject_condition")
 	})
 	t.Run("activity failure with a negative next retry delay", func(t *testing.T) {
 		e.t = t
@@ -504,7 +504,7 @@ func TestValidateTaskRequests(t *testing.T) {
 			Namespace: valNS, TaskToken: at.TaskToken, Identity: "validate-test",
 			Failure: &failurepb.Failure{Message: "boom", FailureInfo: &failurepb.Failure_ApplicationFailureInfo{
 				ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{NextRetryDelay: dur(-30, 0)}}}})
-		wantInvalid(t, err, "failure.application_failure_info.next_retry_delay")
+		requireInvalid(t, err, "failure.application_failure_info.next_retry_delay")
 		unchanged(id, before)
 		// The attempt is still running: a valid answer is accepted.
 		if _, err := e.ws.RespondActivityTaskCompleted(e.ctx(), &workflowservice.RespondActivityTaskCompletedRequest{

@@ -90,6 +90,9 @@ func (s *Service) listPage(ns string, q *visquery.Query, pageSize int, token []b
 }
 
 func (s *Service) ListWorkflowExecutions(ctx context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -107,6 +110,9 @@ func (s *Service) ListWorkflowExecutions(ctx context.Context, req *workflowservi
 // ScanWorkflowExecutions is ListWorkflowExecutions (Temporal deprecated the
 // difference: a scan is a list without ordering guarantees).
 func (s *Service) ScanWorkflowExecutions(ctx context.Context, req *workflowservice.ScanWorkflowExecutionsRequest) (*workflowservice.ScanWorkflowExecutionsResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	resp, err := s.ListWorkflowExecutions(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: req.GetNamespace(), PageSize: req.GetPageSize(), NextPageToken: req.GetNextPageToken(), Query: req.GetQuery(),
 	})
@@ -119,6 +125,9 @@ func (s *Service) ScanWorkflowExecutions(ctx context.Context, req *workflowservi
 // CountWorkflowExecutions counts matching executions; with
 // GROUP BY ExecutionStatus it also counts per status.
 func (s *Service) CountWorkflowExecutions(ctx context.Context, req *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	if err := s.checkNamespace(req.GetNamespace()); err != nil {
 		return nil, err
 	}
@@ -165,6 +174,9 @@ func keywordPayload(s string) *commonpb.Payload {
 // ListOpenWorkflowExecutions and ListClosedWorkflowExecutions are the
 // pre-query list APIs; their filters become a query.
 func (s *Service) ListOpenWorkflowExecutions(ctx context.Context, req *workflowservice.ListOpenWorkflowExecutionsRequest) (*workflowservice.ListOpenWorkflowExecutionsResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	conds := []string{"ExecutionStatus = 'Running'"}
 	conds = append(conds, timeRange("StartTime", req.GetStartTimeFilter().GetEarliestTime().AsTime(), req.GetStartTimeFilter().GetLatestTime().AsTime(), req.GetStartTimeFilter() != nil)...)
 	if id := req.GetExecutionFilter().GetWorkflowId(); id != "" {
@@ -187,6 +199,9 @@ func (s *Service) ListOpenWorkflowExecutions(ctx context.Context, req *workflows
 }
 
 func (s *Service) ListClosedWorkflowExecutions(ctx context.Context, req *workflowservice.ListClosedWorkflowExecutionsRequest) (*workflowservice.ListClosedWorkflowExecutionsResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	conds := []string{"ExecutionStatus != 'Running'"}
 	// As in Temporal, a closed list's time filter applies to the close time.
 	conds = append(conds, timeRange("CloseTime", req.GetStartTimeFilter().GetEarliestTime().AsTime(), req.GetStartTimeFilter().GetLatestTime().AsTime(), req.GetStartTimeFilter() != nil)...)
@@ -245,6 +260,9 @@ var extraSystemAttributes = map[string]enumspb.IndexedValueType{
 // one a workflow has used (no registration is needed on raftflow: a custom
 // attribute's type is the one of the first value seen).
 func (s *Service) GetSearchAttributes(ctx context.Context, req *workflowservice.GetSearchAttributesRequest) (*workflowservice.GetSearchAttributesResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
 	keys := s.fsm.SearchAttributeTypes()
 	maps.Copy(keys, extraSystemAttributes)
 	maps.Copy(keys, visquery.SystemSearchAttributes())

@@ -89,6 +89,10 @@ type Config struct {
 	// free port), connected to this node's own gRPC port with ClientTLS
 	// and APIKey.
 	UIAddr string
+
+	// register, when set, registers more services on the gRPC server
+	// (tests: a service whose handlers panic).
+	register func(*grpc.Server)
 }
 
 func (c Config) keys() auth.Keys { return auth.Keys{Data: c.APIKey, Admin: c.AdminAPIKey} }
@@ -174,8 +178,8 @@ func Start(cfg Config) (_ *Server, err error) {
 	})
 
 	gopts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(s.Metrics.UnaryInterceptor(), auth.UnaryInterceptorKeys(cfg.keys()), s.Service.UnaryInterceptor()),
-		grpc.ChainStreamInterceptor(auth.StreamInterceptorKeys(cfg.keys())),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), s.Metrics.UnaryInterceptor(), auth.UnaryInterceptorKeys(cfg.keys()), s.Service.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(recoverStream(log), auth.StreamInterceptorKeys(cfg.keys())),
 		grpc.MaxRecvMsgSize(rpc.MaxMessageSize), grpc.MaxSendMsgSize(rpc.MaxMessageSize),
 	}
 	if cfg.TLS != nil {
@@ -183,6 +187,9 @@ func Start(cfg Config) (_ *Server, err error) {
 	}
 	s.grpcSrv = grpc.NewServer(gopts...)
 	s.Service.Register(s.grpcSrv)
+	if cfg.register != nil {
+		cfg.register(s.grpcSrv)
+	}
 	s.health = &healthServer{Server: health.NewServer(), s: s}
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
