@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // Sentinel errors. Errors returned by Node wrap these; check with errors.Is.
@@ -48,12 +47,14 @@ type Node struct {
 	log         *slog.Logger
 	raft        *raft.Raft
 	trans       *raft.NetworkTransport
-	store       *raftboltdb.BoltStore
+	store       *failStore
 	stable      *guardedStable // what raft writes its term and vote through
 	hasState    bool
 	skipRestore bool // the NoSnapshotRestoreOnStart decision Open took
 
 	leader leadership // observer state, see leadership.go
+
+	storageErr atomic.Pointer[error] // first raft store write failure (failStore)
 
 	stopping     atomic.Bool   // Shutdown has begun: refuse new proposals
 	closing      chan struct{} // closed once raft is shut down: unblocks waiters
@@ -96,11 +97,19 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 		}
 	}()
 
-	n.store, err = raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	recordID, err := checkNodeID(cfg.DataDir, cfg.NodeID)
 	if err != nil {
-		return nil, fmt.Errorf("raftnode: open bolt store: %w", err)
+		return nil, err
 	}
-	cleanup = append(cleanup, n.store.Close)
+	bolt, err := openBoltStore(filepath.Join(dir, "raft.db"))
+	if err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, bolt.Close)
+	n.store = &failStore{BoltStore: bolt, fail: n.storageFailed, fault: cfg.StoreFault}
+	if err := n.store.probe(); err != nil {
+		return nil, err
+	}
 	logs, err := raft.NewLogCache(logCacheSize, n.store)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: log cache: %w", err)
@@ -118,6 +127,9 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: list snapshots: %w", err)
 	}
+	if err := checkLogCoversFSM(n.store, metas, fsm.AppliedIndex(), cfg.DataDir); err != nil {
+		return nil, err
+	}
 	n.skipRestore = skipRestoreOnStart(metas, fsm.AppliedIndex())
 
 	n.trans, err = newTransport(cfg.RaftBind, cfg.RaftAdvertise, cfg.Fault, cfg.TLS, cfg.DialTLS, hl.Named("transport"))
@@ -126,6 +138,11 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	}
 	cleanup = append(cleanup, n.trans.Close)
 
+	if recordID { // every check passed: this directory is now this node's
+		if err := recordNodeID(cfg.DataDir, cfg.NodeID); err != nil {
+			return nil, err
+		}
+	}
 	notify := make(chan bool, 16)
 	n.leader.init(notify)
 	n.stable = newGuardedStable(n.store)
@@ -138,6 +155,26 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	n.log.Info("raft started", "addr", n.RaftAddr(), "has_state", n.hasState,
 		"fsm_applied", fsm.AppliedIndex(), "snapshots", len(metas), "restore_on_start", !n.skipRestore)
 	return n, nil
+}
+
+// storageFailed records the first raft store failure and reports it to
+// Config.OnStorageFailure (failStore calls it at most once).
+func (n *Node) storageFailed(err error) {
+	n.storageErr.CompareAndSwap(nil, &err)
+	n.log.Error("raft storage failed; the node must stop", "err", err)
+	if n.cfg.OnStorageFailure != nil {
+		n.cfg.OnStorageFailure(err)
+	}
+}
+
+// StorageErr returns the raft log or stable store write error that failed
+// the node (it wraps ErrStorage), or nil. Once set, the node is not fit to
+// serve: see Config.OnStorageFailure.
+func (n *Node) StorageErr() error {
+	if p := n.storageErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // HasState reports whether raft found existing state (term, log or
