@@ -68,6 +68,10 @@ type FSM struct {
 	snaps    snapRefs // open snapshots per store, so Restore never closes one in use
 
 	hints atomic.Pointer[hintsHolder]
+
+	failMu      sync.Mutex
+	failHandler func(error)
+	failed      error // the storage failure that stopped the FSM
 }
 
 type hintsHolder struct{ h Hints }
@@ -147,6 +151,26 @@ func (f *FSM) SetHints(h Hints) {
 		return
 	}
 	f.hints.Store(&hintsHolder{h})
+}
+
+// SetFailHandler installs fn, called at most once, on any goroutine, when a
+// Pebble read, write, commit or background error means the state machine can no
+// longer be trusted (crash-only: the node must stop). After it the FSM applies nothing more.
+//
+// Minimal stand-in (hard-d) with the fsm owner's signatures so the server
+// can be wired against them: the handler is stored, nothing calls it yet.
+// The fsm owner's version replaces this and reports Pebble's errors.
+func (f *FSM) SetFailHandler(fn func(error)) {
+	f.failMu.Lock()
+	defer f.failMu.Unlock()
+	f.failHandler = fn
+}
+
+// Failed returns the storage error that stopped the FSM, or nil.
+func (f *FSM) Failed() error {
+	f.failMu.Lock()
+	defer f.failMu.Unlock()
+	return f.failed
 }
 
 // Restores is how many snapshots this FSM has restored since it was opened.
