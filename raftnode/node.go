@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -48,7 +49,7 @@ type Node struct {
 	raft        *raft.Raft
 	trans       *raft.NetworkTransport
 	store       *failStore
-	stable      *guardedStable // what raft writes its term and vote through
+	stable      *guardedStable // what failStore writes raft's term and vote through
 	hasState    bool
 	skipRestore bool // the NoSnapshotRestoreOnStart decision Open took
 
@@ -106,7 +107,8 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 		return nil, err
 	}
 	cleanup = append(cleanup, bolt.Close)
-	n.store = &failStore{BoltStore: bolt, fail: n.storageFailed, fault: cfg.StoreFault}
+	n.stable = newGuardedStable(bolt)
+	n.store = newFailStore(bolt, n.stable, n.storageFailed, cfg.StoreFault)
 	if err := n.store.probe(); err != nil {
 		return nil, err
 	}
@@ -145,8 +147,7 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	}
 	notify := make(chan bool, 16)
 	n.leader.init(notify)
-	n.stable = newGuardedStable(n.store)
-	n.raft, err = raft.NewRaft(cfg.raftConfig(n.skipRestore, notify, hl), fsm, logs, n.stable, snaps, n.trans)
+	n.raft, err = raft.NewRaft(cfg.raftConfig(n.skipRestore, notify, hl), fsm, logs, n.store, snaps, n.trans)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: start raft: %w", err)
 	}
@@ -237,7 +238,7 @@ func (n *Node) shutdown(transfer bool) error {
 	n.stopObserver()
 
 	var errs []error
-	if err := n.raft.Shutdown().Error(); err != nil {
+	if err := n.shutdownRaft(); err != nil {
 		errs = append(errs, fmt.Errorf("raftnode: raft shutdown: %w", err))
 	}
 	close(n.closing)
@@ -252,4 +253,27 @@ func (n *Node) shutdown(transfer bool) error {
 	}
 	n.log.Info("raft stopped")
 	return errors.Join(errs...)
+}
+
+// failedShutdownWait bounds Shutdown's wait for raft after a storage failure.
+const failedShutdownWait = 2 * time.Second
+
+// shutdownRaft stops raft and waits for its goroutines. After a storage
+// failure one of them may be parked for good in a stable-store write (see
+// failStore); then the wait is bounded and that goroutine is abandoned, as
+// a crash would abandon it.
+func (n *Node) shutdownRaft() error {
+	f := n.raft.Shutdown()
+	if n.StorageErr() == nil {
+		return f.Error()
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(failedShutdownWait):
+		n.log.Warn("raft did not stop after the storage failure; abandoning it")
+		return nil
+	}
 }

@@ -96,56 +96,83 @@ func corruptBolt(path, what string) error {
 }
 
 // failStore is the log and stable store raft sees: bolt, with every write
-// error reported once to fail before raft sees it. Raft handles a failed
-// log write by stepping down or rejecting the append, and panics on a
-// failed term or vote write; neither leaves a node that should go on:
-// whatever a write error means (disk full, I/O error, a closed file), the
-// store can no longer be trusted, so the node stops (crash-only).
+// error reported once to fail before raft sees it. Whatever a write error
+// means (disk full, I/O error, a closed file), the store can no longer be
+// trusted, so the node must stop (crash-only); fail (Config.OnStorageFailure)
+// normally exits the process right there.
+//
+// If the process goes on (a test, an embedder stopping the node from
+// another goroutine), the store stays failed: later log writes fail at once
+// without touching the disk, and stable writes (term, vote), including the
+// one that failed, never return. Raft panics on a failed term or vote
+// write, and acknowledging one unwritten could let this node vote twice in
+// a term; blocking is what a dead process does. Node.shutdown bounds its
+// wait for raft accordingly. A stable write parks here, outside
+// guardedStable's lock, so Shutdown's guardedStable.close does not wait
+// for it.
 type failStore struct {
-	*raftboltdb.BoltStore
-	once  sync.Once
-	fail  func(error)
-	fault func(op string) error // Config.StoreFault
+	*raftboltdb.BoltStore                  // log store, reads
+	stable                raft.StableStore // term and vote writes (guardedStable over the same bolt)
+	fail                  func(error)
+	fault                 func(op string) error // Config.StoreFault
+
+	mu     sync.Mutex
+	failed error
+	never  chan struct{} // never closed: parks stable writes after a failure
 }
 
-var (
-	_ raft.LogStore    = (*failStore)(nil)
-	_ raft.StableStore = (*failStore)(nil)
-)
+func newFailStore(b *raftboltdb.BoltStore, stable raft.StableStore, fail func(error), fault func(string) error) *failStore {
+	return &failStore{BoltStore: b, stable: stable, fail: fail, fault: fault, never: make(chan struct{})}
+}
 
-// write runs one store write and reports its error (the first one) to fail.
-func (s *failStore) write(op string, fn func() error) error {
-	var err error
-	if s.fault != nil {
+// write runs one store write unless the store already failed, and reports
+// its first error to fail.
+func (s *failStore) write(op string, stable bool, fn func() error) error {
+	s.mu.Lock()
+	err := s.failed
+	s.mu.Unlock()
+	if err == nil && s.fault != nil {
 		err = s.fault(op)
 	}
 	if err == nil {
 		err = fn()
 	}
-	if err != nil {
-		s.once.Do(func() { s.fail(fmt.Errorf("%w: %s: %w", ErrStorage, op, err)) })
+	if err == nil {
+		return nil
+	}
+	s.mu.Lock()
+	first := s.failed == nil
+	if first {
+		s.failed = err
+	}
+	s.mu.Unlock()
+	if first {
+		s.fail(fmt.Errorf("%w: %s: %w", ErrStorage, op, err))
+	}
+	if stable {
+		<-s.never
 	}
 	return err
 }
 
 func (s *failStore) StoreLog(l *raft.Log) error {
-	return s.write("store log", func() error { return s.BoltStore.StoreLog(l) })
+	return s.write("store log", false, func() error { return s.BoltStore.StoreLog(l) })
 }
 
 func (s *failStore) StoreLogs(ls []*raft.Log) error {
-	return s.write("store logs", func() error { return s.BoltStore.StoreLogs(ls) })
+	return s.write("store logs", false, func() error { return s.BoltStore.StoreLogs(ls) })
 }
 
 func (s *failStore) DeleteRange(lo, hi uint64) error {
-	return s.write("delete logs", func() error { return s.BoltStore.DeleteRange(lo, hi) })
+	return s.write("delete logs", false, func() error { return s.BoltStore.DeleteRange(lo, hi) })
 }
 
 func (s *failStore) Set(k, v []byte) error {
-	return s.write("stable set", func() error { return s.BoltStore.Set(k, v) })
+	return s.write("stable set", true, func() error { return s.stable.Set(k, v) })
 }
 
 func (s *failStore) SetUint64(k []byte, v uint64) error {
-	return s.write("stable set", func() error { return s.BoltStore.SetUint64(k, v) })
+	return s.write("stable set", true, func() error { return s.stable.SetUint64(k, v) })
 }
 
 // probeKey is the stable-store key of the start-up probe (raft's own keys

@@ -57,60 +57,73 @@ func TestTruncatedBoltStore(t *testing.T) {
 	}
 }
 
-// TestLogStoreWriteFails: a failed raft log write is reported once to
+// TestStoreWriteFails: a failed raft log write is reported once to
 // Config.OnStorageFailure, with ErrStorage and the disk's error, and
-// StorageErr reports it; the node still shuts down cleanly.
-func TestLogStoreWriteFails(t *testing.T) {
-	var armed atomic.Bool
-	var mu sync.Mutex
-	var failures []error
-	cfg := testConfig("n1", t.TempDir(), "127.0.0.1:0")
-	cfg.StoreFault = func(op string) error {
-		// Only log writes: a failed term write makes raft panic (after
-		// the hook), which would end the test binary.
-		if armed.Load() && strings.HasPrefix(op, "store log") {
-			return syscall.ENOSPC
-		}
-		return nil
+// StorageErr reports it; nothing more is acknowledged. When every write
+// fails, the term write raft makes next (stepping down, electing itself)
+// must not panic the process: it is parked, and Shutdown still returns.
+func TestStoreWriteFails(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		failOp func(op string) bool
+	}{
+		{"log", func(op string) bool { return strings.HasPrefix(op, "store log") }},
+		{"all", func(string) bool { return true }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var armed atomic.Bool
+			var mu sync.Mutex
+			var failures []error
+			cfg := testConfig("n1", t.TempDir(), "127.0.0.1:0")
+			cfg.StoreFault = func(op string) error {
+				if armed.Load() && tt.failOp(op) {
+					return syscall.ENOSPC
+				}
+				return nil
+			}
+			cfg.OnStorageFailure = func(err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				failures = append(failures, err)
+			}
+			n, err := Open(cfg, &testFSM{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = n.Shutdown() })
+			if err := n.Bootstrap(); err != nil {
+				t.Fatal(err)
+			}
+			ctx := testCtx(t)
+			if err := n.WaitLeader(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := n.Apply(ctx, []byte("a")); err != nil {
+				t.Fatal(err)
+			}
+			if n.StorageErr() != nil {
+				t.Fatalf("StorageErr before any fault: %v", n.StorageErr())
+			}
+			armed.Store(true)
+			if _, err := n.Apply(ctx, []byte("b")); err == nil {
+				t.Fatal("Apply acknowledged a write the log store failed")
+			}
+			err = n.StorageErr()
+			if !errors.Is(err, ErrStorage) || !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("StorageErr = %v, want ErrStorage wrapping ENOSPC", err)
+			}
+			if tt.name == "all" { // raft steps down and tries to elect itself again
+				waitFor(t, "a candidate (its term write parked)", func() bool { return n.raft.State() == raft.Candidate })
+			}
+			if err := n.Shutdown(); err != nil {
+				t.Logf("Shutdown: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(failures) != 1 || !errors.Is(failures[0], syscall.ENOSPC) {
+				t.Fatalf("OnStorageFailure calls = %v, want one with ENOSPC", failures)
+			}
+			t.Logf("reported: %v", failures[0])
+		})
 	}
-	cfg.OnStorageFailure = func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		failures = append(failures, err)
-	}
-	n, err := Open(cfg, &testFSM{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = n.Shutdown() })
-	if err := n.Bootstrap(); err != nil {
-		t.Fatal(err)
-	}
-	ctx := testCtx(t)
-	if err := n.WaitLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Apply(ctx, []byte("a")); err != nil {
-		t.Fatal(err)
-	}
-	if n.StorageErr() != nil {
-		t.Fatalf("StorageErr before any fault: %v", n.StorageErr())
-	}
-	armed.Store(true)
-	if _, err := n.Apply(ctx, []byte("b")); err == nil {
-		t.Fatal("Apply acknowledged a write the log store failed")
-	}
-	err = n.StorageErr()
-	if !errors.Is(err, ErrStorage) || !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("StorageErr = %v, want ErrStorage wrapping ENOSPC", err)
-	}
-	if err := n.Shutdown(); err != nil {
-		t.Logf("Shutdown: %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(failures) != 1 || !errors.Is(failures[0], syscall.ENOSPC) {
-		t.Fatalf("OnStorageFailure calls = %v, want one with ENOSPC", failures)
-	}
-	t.Logf("reported: %v", failures[0])
 }
