@@ -380,7 +380,9 @@ func (s *Server) httpHandler() http.Handler {
 // every entry it has passed on to the FSM.
 //
 // A node whose storage failed is never ready again, nor one whose state
-// machine is ahead of its raft log (see raftnode.ErrFSMAhead).
+// machine is ahead of its raft log (see raftnode.ErrFSMAhead; a follower
+// installing a snapshot may show it for a moment, between the FSM's
+// restore and raft recording the snapshot's index).
 func (s *Server) Ready() (bool, string) {
 	if err := s.StorageErr(); err != nil {
 		return false, "storage failed: " + err.Error()
