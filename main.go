@@ -170,6 +170,13 @@ func run(args []string) error {
 		Join: join, Logger: logger, Pprof: o.pprof,
 		SnapshotThreshold: o.snapshotThreshold, TrailingLogs: o.trailingLogs,
 		UIAddr: o.uiAddr, PublicStatus: o.publicStatus, PublicMetrics: o.publicMetrics,
+		// Crash-only: a storage failure stops the process at once; the
+		// restart re-checks the data dir (docs/operations.md).
+		Fatal: func(err error) {
+			logger.Error("fatal storage error, exiting", "err", err)
+			fmt.Fprintln(os.Stderr, "engine: fatal:", err)
+			os.Exit(1)
+		},
 	}
 	if cfg.TLS, cfg.ClientTLS, err = auth.NodeTLS(o.tls); err != nil {
 		return err

@@ -74,6 +74,20 @@ type Config struct {
 	// SAN PeerName(id) (see peerIdentity in peer.go). ServerName, if set,
 	// is sent as SNI only. A TLS node and a plaintext node cannot talk.
 	TLS, DialTLS *tls.Config
+
+	// StoreFault is a test hook for disk faults; leave it nil outside
+	// tests. When set, it is called before every raft log or stable store
+	// write with the operation ("store logs", "stable set", ...); a non-nil
+	// error fails that write as the disk would, without writing.
+	StoreFault func(op string) error
+
+	// OnStorageFailure, when set, is called at most once, on the goroutine
+	// whose raft log or stable store write failed, before raft sees the
+	// error (Node.StorageErr reports it from then on). The node must stop:
+	// the caller should exit the process (crash-only) or, embedded, shut
+	// the node down from another goroutine; it must not call Shutdown
+	// itself, which waits for that goroutine.
+	OnStorageFailure func(error)
 }
 
 func (c Config) validate() error {

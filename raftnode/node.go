@@ -13,9 +13,9 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // Sentinel errors. Errors returned by Node wrap these; check with errors.Is.
@@ -48,14 +48,16 @@ type Node struct {
 	log         *slog.Logger
 	raft        *raft.Raft
 	trans       *raft.NetworkTransport
-	store       *raftboltdb.BoltStore
-	stable      *guardedStable // what raft writes its term and vote through
+	store       *failStore
+	stable      *guardedStable // what failStore writes raft's term and vote through
 	hasState    bool
 	skipRestore bool // the NoSnapshotRestoreOnStart decision Open took
 
 	leader leadership // observer state, see leadership.go
 
 	peers *peerIdentity // raft peer certificate checks (peer.go)
+
+	storageErr atomic.Pointer[error] // first raft store write failure (failStore)
 
 	stopping     atomic.Bool   // Shutdown has begun: refuse new proposals
 	closing      chan struct{} // closed once raft is shut down: unblocks waiters
@@ -98,11 +100,20 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 		}
 	}()
 
-	n.store, err = raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	recordID, err := checkNodeID(cfg.DataDir, cfg.NodeID)
 	if err != nil {
-		return nil, fmt.Errorf("raftnode: open bolt store: %w", err)
+		return nil, err
 	}
-	cleanup = append(cleanup, n.store.Close)
+	bolt, err := openBoltStore(filepath.Join(dir, "raft.db"))
+	if err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, bolt.Close)
+	n.stable = newGuardedStable(bolt)
+	n.store = newFailStore(bolt, n.stable, n.storageFailed, cfg.StoreFault)
+	if err := n.store.probe(); err != nil {
+		return nil, err
+	}
 	logs, err := raft.NewLogCache(logCacheSize, n.store)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: log cache: %w", err)
@@ -120,6 +131,9 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: list snapshots: %w", err)
 	}
+	if err := checkLogCoversFSM(n.store, metas, fsm.AppliedIndex(), cfg.DataDir); err != nil {
+		return nil, err
+	}
 	n.skipRestore = skipRestoreOnStart(metas, fsm.AppliedIndex())
 
 	n.peers = newPeerIdentity(cfg.DialTLS)
@@ -129,10 +143,14 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	}
 	cleanup = append(cleanup, n.trans.Close)
 
+	if recordID { // every check passed: this directory is now this node's
+		if err := recordNodeID(cfg.DataDir, cfg.NodeID); err != nil {
+			return nil, err
+		}
+	}
 	notify := make(chan bool, 16)
 	n.leader.init(notify)
-	n.stable = newGuardedStable(n.store)
-	n.raft, err = raft.NewRaft(cfg.raftConfig(n.skipRestore, notify, hl), fsm, logs, n.stable, snaps, n.trans)
+	n.raft, err = raft.NewRaft(cfg.raftConfig(n.skipRestore, notify, hl), fsm, logs, n.store, snaps, n.trans)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: start raft: %w", err)
 	}
@@ -142,6 +160,26 @@ func Open(cfg Config, fsm FSM) (_ *Node, err error) {
 	n.log.Info("raft started", "addr", n.RaftAddr(), "has_state", n.hasState,
 		"fsm_applied", fsm.AppliedIndex(), "snapshots", len(metas), "restore_on_start", !n.skipRestore)
 	return n, nil
+}
+
+// storageFailed records the first raft store failure and reports it to
+// Config.OnStorageFailure (failStore calls it at most once).
+func (n *Node) storageFailed(err error) {
+	n.storageErr.CompareAndSwap(nil, &err)
+	n.log.Error("raft storage failed; the node must stop", "err", err)
+	if n.cfg.OnStorageFailure != nil {
+		n.cfg.OnStorageFailure(err)
+	}
+}
+
+// StorageErr returns the raft log or stable store write error that failed
+// the node (it wraps ErrStorage), or nil. Once set, the node is not fit to
+// serve: see Config.OnStorageFailure.
+func (n *Node) StorageErr() error {
+	if p := n.storageErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // HasState reports whether raft found existing state (term, log or
@@ -204,7 +242,7 @@ func (n *Node) shutdown(transfer bool) error {
 	n.stopObserver()
 
 	var errs []error
-	if err := n.raft.Shutdown().Error(); err != nil {
+	if err := n.shutdownRaft(); err != nil {
 		errs = append(errs, fmt.Errorf("raftnode: raft shutdown: %w", err))
 	}
 	close(n.closing)
@@ -219,4 +257,27 @@ func (n *Node) shutdown(transfer bool) error {
 	}
 	n.log.Info("raft stopped")
 	return errors.Join(errs...)
+}
+
+// failedShutdownWait bounds Shutdown's wait for raft after a storage failure.
+const failedShutdownWait = 2 * time.Second
+
+// shutdownRaft stops raft and waits for its goroutines. After a storage
+// failure one of them may be parked for good in a stable-store write (see
+// failStore); then the wait is bounded and that goroutine is abandoned, as
+// a crash would abandon it.
+func (n *Node) shutdownRaft() error {
+	f := n.raft.Shutdown()
+	if n.StorageErr() == nil {
+		return f.Error()
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(failedShutdownWait):
+		n.log.Warn("raft did not stop after the storage failure; abandoning it")
+		return nil
+	}
 }

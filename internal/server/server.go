@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -64,6 +65,17 @@ type Config struct {
 	// RaftFault is raftnode.Config.Fault, a test hook that cuts raft links
 	// (nil outside tests).
 	RaftFault func(from, to string) bool
+	// RaftStoreFault is raftnode.Config.StoreFault, a test hook that fails
+	// raft log and stable store writes (nil outside tests).
+	RaftStoreFault func(op string) error
+
+	// Fatal is the fail-stop hook: called at most once, on the goroutine
+	// that saw the error, when raft's log or stable store or the state
+	// machine's Pebble store failed; the node is not ready from then on.
+	// main.go logs and exits (crash-only); it must not call Close, which
+	// waits for that goroutine. nil: the error is logged and the node is
+	// killed in the background (tests, embedders).
+	Fatal func(error)
 
 	// TLS serves the client gRPC port with TLS (nil: plaintext); with
 	// ClientCAs and ClientAuth set, clients need a certificate (mTLS).
@@ -115,6 +127,9 @@ type Server struct {
 	ui      *webui.Server
 	httpLn  net.Listener
 
+	failed  atomic.Pointer[error] // see fatal
+	started chan struct{}         // closed when Start returns
+
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -138,7 +153,8 @@ func Start(cfg Config) (_ *Server, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: log, Metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: log, Metrics: metrics.New(), started: make(chan struct{})}
+	defer close(s.started) // after the cleanup below
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -153,12 +169,16 @@ func Start(cfg Config) (_ *Server, err error) {
 	if s.FSM, err = fsm.Open(filepath.Join(cfg.DataDir, "fsm"), log.With("component", "fsm")); err != nil {
 		return nil, err
 	}
+	s.FSM.SetFailHandler(s.fatal)
+	if err := probeFSM(filepath.Join(cfg.DataDir, "fsm"), s.FSM); err != nil {
+		return nil, err
+	}
 	s.Node, err = raftnode.Open(raftnode.Config{
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftBind: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
 		Logger: log.With("component", "raft"), SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout, CommitTimeout: cfg.CommitTimeout, Fault: cfg.RaftFault,
-		TLS: cfg.PeerTLS, DialTLS: cfg.PeerClientTLS,
+		TLS: cfg.PeerTLS, DialTLS: cfg.PeerClientTLS, StoreFault: cfg.RaftStoreFault, OnStorageFailure: s.fatal,
 	}, s.Metrics.WrapFSM(s.FSM))
 	if err != nil {
 		return nil, err
@@ -375,9 +395,20 @@ func (s *Server) httpHandler() http.Handler {
 // barrier) the FSM's index stays below the commit index until the next
 // command, which may never come on an idle cluster. Raft's index counts
 // every entry it has passed on to the FSM.
+//
+// A node whose storage failed is never ready again, nor one whose state
+// machine is ahead of its raft log (see raftnode.ErrFSMAhead; a follower
+// installing a snapshot may show it for a moment, between the FSM's
+// restore and raft recording the snapshot's index).
 func (s *Server) Ready() (bool, string) {
+	if err := s.StorageErr(); err != nil {
+		return false, "storage failed: " + err.Error()
+	}
+	applied := s.FSM.AppliedIndex() // before Status: the log only grows past it
 	st := s.Node.Status()
 	switch {
+	case applied > st.LastIndex:
+		return false, fmt.Sprintf("state machine ahead of the raft log: applied %d > last index %d", applied, st.LastIndex)
 	case st.LeaderID == "":
 		return false, "no leader known"
 	case s.Node.IsLeader() && !s.Service.Ready():
