@@ -261,19 +261,21 @@ func boundCommands(req *workflowservice.RespondWorkflowTaskCompletedRequest) (ca
 		if strings.Contains(err.Error(), "search_attributes") {
 			cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES
 		}
-		return cause, causeMessage(cause, err), true
+		return cause, causeMessage(cause, err.Error()), true
 	}
 	for i, m := range req.GetMessages() {
 		if err := walk(m.ProtoReflect(), fmt.Sprintf("messages[%d]", i)); err != nil {
 			cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE
-			return cause, causeMessage(cause, err), true
+			return cause, causeMessage(cause, err.Error()), true
 		}
 	}
 	return 0, "", false
 }
 
-func causeMessage(cause enumspb.WorkflowTaskFailedCause, err error) string {
-	return pascal(cause.String(), "WORKFLOW_TASK_FAILED_CAUSE_") + ": " + err.Error()
+// causeMessage is Temporal's form of a bad command's failure message:
+// "BadScheduleActivityAttributes: <what is wrong>".
+func causeMessage(cause enumspb.WorkflowTaskFailedCause, msg string) string {
+	return pascal(cause.String(), "WORKFLOW_TASK_FAILED_CAUSE_") + ": " + msg
 }
 
 // failBadCommand answers a completion whose command has a bad attribute as
@@ -288,7 +290,7 @@ func (s *Service) failBadCommand(ctx context.Context, tok *fsmpb.TaskToken, req 
 		if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_FailWorkflowTask{FailWorkflowTask: &fsmpb.FailWorkflowTask{
 			Token: tok,
 			Request: &workflowservice.RespondWorkflowTaskFailedRequest{
-				Namespace: tok.Namespace, Cause: cause, Identity: req.GetIdentity(),
+				Namespace: tok.Namespace, Cause: cause, Identity: req.GetIdentity(), BinaryChecksum: req.GetBinaryChecksum(),
 				Failure: &failurepb.Failure{Message: msg, Source: "raftflow",
 					FailureInfo: &failurepb.Failure_ServerFailureInfo{ServerFailureInfo: &failurepb.ServerFailureInfo{}}},
 			},

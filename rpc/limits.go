@@ -182,7 +182,7 @@ func pascal(name, prefix string) string {
 // worker gets InvalidArgument naming the field.
 func (s *Service) failOversizedTask(ctx context.Context, tok *fsmpb.TaskToken, req *workflowservice.RespondWorkflowTaskCompletedRequest,
 	cause enumspb.WorkflowTaskFailedCause, msg string) error {
-	reason := pascal(cause.String(), "WORKFLOW_TASK_FAILED_CAUSE_") + ": " + msg
+	reason := causeMessage(cause, msg)
 	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_FailWorkflowTask{FailWorkflowTask: &fsmpb.FailWorkflowTask{
 		Token: tok, TerminateReason: reason,
 		Request: &workflowservice.RespondWorkflowTaskFailedRequest{

@@ -13,7 +13,6 @@ import (
 	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -545,15 +544,5 @@ func (s *Service) validateCommands(ctx context.Context, tok *fsmpb.TaskToken, re
 	if !bad {
 		return false, nil
 	}
-	msg = pascal(cause.String(), "WORKFLOW_TASK_FAILED_CAUSE_") + ": " + msg
-	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_FailWorkflowTask{FailWorkflowTask: &fsmpb.FailWorkflowTask{
-		Token: tok,
-		Request: &workflowservice.RespondWorkflowTaskFailedRequest{
-			Namespace: req.GetNamespace(), Cause: cause, Identity: req.GetIdentity(), BinaryChecksum: req.GetBinaryChecksum(),
-			Failure: &failurepb.Failure{Message: msg, FailureInfo: &failurepb.Failure_ServerFailureInfo{ServerFailureInfo: &failurepb.ServerFailureInfo{}}},
-		},
-	}}}); err != nil {
-		return true, err
-	}
-	return true, invalidArg("%s", msg)
+	return true, s.failBadCommand(ctx, tok, req, cause, causeMessage(cause, msg))
 }
