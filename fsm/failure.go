@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // Two kinds of failure can interrupt a command half-way through its apply,
@@ -121,4 +123,33 @@ func (f *FSM) fail(err error) {
 // expected to stop the process.
 func (f *FSM) halt() {
 	runtime.Goexit()
+}
+
+// Probe proves Pebble's write path healthy: it writes a synced WAL record
+// that holds no key (state, digest and snapshots are unchanged). Pebble
+// latches a failed WAL write (e.g. ENOSPC) and reports it only at a later
+// commit, possibly hours later; Probe surfaces it now. An error is a
+// storage failure: the FSM stops (fail handler) and Probe returns it.
+func (f *FSM) Probe() (err error) {
+	if err := f.Failed(); err != nil {
+		return err
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.db == nil {
+		return errors.New("fsm: probe after Close")
+	}
+	func() {
+		defer func() { // Pebble panics when its WAL write fails
+			if r := recover(); r != nil {
+				err = fmt.Errorf("pebble WAL write failed: %v", r)
+			}
+		}()
+		err = f.db.LogData([]byte("probe"), pebble.Sync)
+	}()
+	if err != nil {
+		err = fmt.Errorf("fsm: storage: probe write: %w", err)
+		f.fail(err)
+	}
+	return err
 }

@@ -264,3 +264,38 @@ func TestStorageFailureStopsApplying(t *testing.T) {
 		t.Fatal("a failed FSM applied another entry")
 	}
 }
+
+// TestProbeFindsLatchedWALError: a failed WAL write is found by Probe (a
+// synced, keyless record) without waiting for the next command, and it
+// stops the FSM; on a healthy disk Probe changes nothing.
+func TestProbeFindsLatchedWALError(t *testing.T) {
+	toggle := &errorfs.Toggle{Injector: errorfs.ErrInjected.If(errorfs.Writes)}
+	f, err := open(t.TempDir(), testLogger, errorfs.Wrap(vfs.Default, toggle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := make(chan error, 1)
+	f.SetFailHandler(func(err error) { failed <- err })
+	h := &harness{t: t, f: f, now: t0}
+	h.start("ok")
+	digest := f.Digest()
+	if err := f.Probe(); err != nil {
+		t.Fatalf("probe on a healthy disk: %v", err)
+	}
+	if f.Digest() != digest {
+		t.Fatal("probe changed the state")
+	}
+	toggle.On()
+	if err := f.Probe(); err == nil {
+		t.Fatal("probe on a failing disk succeeded")
+	}
+	select {
+	case <-failed:
+	default:
+		t.Fatal("fail handler not called")
+	}
+	toggle.Off()
+	if f.Failed() == nil || f.Probe() == nil {
+		t.Fatal("a failed FSM probes healthy once the disk recovers")
+	}
+}

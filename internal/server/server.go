@@ -219,8 +219,9 @@ func Start(cfg Config) (_ *Server, err error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.health.run(ctx) }()
+	go func() { defer s.wg.Done(); s.probeLoop(ctx) }()
 	go func() { defer s.wg.Done(); s.Metrics.WatchLeader(ctx, s.Node.Raft()) }()
 	if cfg.UIAddr != "" {
 		if s.ui, err = webui.Start(webui.Config{

@@ -2,9 +2,11 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/raftflow/engine/fsm"
 )
@@ -83,8 +85,31 @@ func probeFSM(dir string, f *fsm.FSM) error {
 	if err != nil {
 		return fmt.Errorf("server: start-up probe of %s failed (full, read-only or failing disk?): %w", dir, err)
 	}
-	if err := f.Failed(); err != nil {
+	if err := f.Probe(); err != nil {
 		return fmt.Errorf("server: state machine failed at start: %w", err)
 	}
 	return nil
+}
+
+// storageProbeInterval is how often a running node proves its state
+// machine's write path (FSM.Probe, one synced keyless WAL record).
+const storageProbeInterval = 10 * time.Second
+
+// probeLoop probes the state machine until ctx is done or a probe fails; a
+// failure reaches fatal through the FSM's fail handler. So a WAL error that
+// Pebble latched (a disk that filled up and emptied again) stops the node
+// within seconds, not at its next write hours later.
+func (s *Server) probeLoop(ctx context.Context) {
+	t := time.NewTicker(storageProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if s.FSM.Probe() != nil {
+				return
+			}
+		}
+	}
 }
