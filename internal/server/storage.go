@@ -1,11 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/raftflow/engine/fsm"
@@ -49,44 +46,14 @@ func (s *Server) StorageErr() error {
 	return nil
 }
 
-// probeFile is written, synced, read back and removed at start.
-const probeFile = "probe.tmp"
-
 // probeFSM proves the state machine's storage healthy at start, before the
-// node can report ready: a synced write of a small file beside Pebble's
-// files (the same file system as its WAL: full, read-only or failing shows
-// here, not at the first write hours later), read back, and an FSM that
-// has not failed. raftnode.Open probes raft's store the same way.
+// node can report ready: a synced WAL record through Pebble itself (a full,
+// read-only or failing disk, or a WAL error Pebble latched, shows here, not
+// at the first write hours later). raftnode.Open probes raft's store the
+// same way.
 func probeFSM(dir string, f *fsm.FSM) error {
-	path := filepath.Join(dir, probeFile)
-	want := []byte("raftflow storage probe\n")
-	err := func() error {
-		fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		_, err = fh.Write(want)
-		if err == nil {
-			err = fh.Sync()
-		}
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		got, err := os.ReadFile(path)
-		if err == nil && !bytes.Equal(got, want) {
-			err = fmt.Errorf("read back %q", got)
-		}
-		return err
-	}()
-	os.Remove(path)
-	if err != nil {
-		return fmt.Errorf("server: start-up probe of %s failed (full, read-only or failing disk?): %w", dir, err)
-	}
 	if err := f.Probe(); err != nil {
-		return fmt.Errorf("server: state machine failed at start: %w", err)
+		return fmt.Errorf("server: start-up probe of %s failed (full, read-only or failing disk?): %w", dir, err)
 	}
 	return nil
 }
