@@ -28,41 +28,16 @@ func newForwarder(s *Service) *forwarder {
 	return &forwarder{s: s, conns: map[string]*grpc.ClientConn{}}
 }
 
-// local lists the methods every node answers itself.
-var local = map[string]bool{
-	"/raftflow.admin.v1.AdminService/Status":   true,
-	"/raftflow.admin.v1.AdminService/Snapshot": true, // snapshots the node called
-	"/grpc.health.v1.Health/Check":             true, // this node's readiness
-}
-
-// reads lists the methods that answer from the leader's state machine
-// without proposing anything. The leader confirms its leadership with a
-// quorum before serving one (see readable).
-var reads = map[string]bool{}
-
-// static lists the calls whose answer depends on no workflow state.
-var static = map[string]bool{
-	"/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo":  true,
-	"/temporal.api.workflowservice.v1.WorkflowService/GetClusterInfo": true,
-}
-
-func init() {
-	for _, m := range []string{"GetWorkflowExecutionHistory", "GetWorkflowExecutionHistoryReverse",
-		"DescribeWorkflowExecution", "ListWorkflowExecutions", "ListOpenWorkflowExecutions",
-		"ListClosedWorkflowExecutions", "ScanWorkflowExecutions", "CountWorkflowExecutions",
-		"DescribeNamespace", "ListNamespaces", "DescribeTaskQueue", "GetSearchAttributes",
-		"QueryWorkflow", "PollWorkflowExecutionUpdate"} {
-		reads["/temporal.api.workflowservice.v1.WorkflowService/"+m] = true
-	}
-	reads["/temporal.api.operatorservice.v1.OperatorService/ListSearchAttributes"] = true
-}
-
+// intercept is the unary interceptor: a local method (see gates) is served
+// here; on the leader, a method passes its gate (readable) first; a
+// follower forwards the call to the leader, once.
 func (f *forwarder) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if local[info.FullMethod] {
+	g := gateOf(info.FullMethod)
+	if g == gateLocal {
 		return handler(ctx, req)
 	}
 	if f.s.node.IsLeader() {
-		if err := f.s.readable(ctx, info.FullMethod); err != nil {
+		if err := f.s.readable(ctx, g); err != nil {
 			return nil, err
 		}
 		return handler(ctx, req)
@@ -161,28 +136,4 @@ func (f *forwarder) close() {
 		c.Close()
 		delete(f.conns, a)
 	}
-}
-
-// readable keeps a leader from answering from a stale state machine. Until
-// its term's Barrier has applied every earlier entry (LeaderReady), no
-// Temporal API call is served: a new leader may not have applied writes
-// the previous leader acknowledged. A read also waits for a quorum to
-// confirm this node still leads, so a leader cut off from the others (whose
-// successor may already acknowledge writes) answers Unavailable instead of
-// old state. Writes need no quorum round of their own: raft commits them
-// only under a current leader, and the FSM decides them against applied
-// state.
-func (s *Service) readable(ctx context.Context, method string) error {
-	if !strings.HasPrefix(method, "/temporal.api.") || static[method] {
-		return nil // AdminService: membership and status work on a starting leader
-	}
-	if !s.node.LeaderReady() {
-		return unavailable("raftflow: the new leader is still applying earlier entries; retry")
-	}
-	if reads[method] {
-		if err := s.node.VerifyLeader(ctx); err != nil {
-			return unavailable("raftflow: leadership not confirmed by a quorum; retry")
-		}
-	}
-	return nil
 }
