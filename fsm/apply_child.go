@@ -386,6 +386,9 @@ func (w *wf) workflowRetry(f *failurepb.Failure) (int64, enumspb.RetryState) {
 		return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
 	}
 	backoff := retryBackoff(p, s.Attempt)
+	if d := nanosOf(f.GetApplicationFailureInfo().GetNextRetryDelay()); d > 0 {
+		backoff = d // as Temporal, which honours it for workflows as for activities
+	}
 	if s.ExecutionExpiration > 0 && reaches(after(w.t.now, backoff), s.ExecutionExpiration) {
 		return 0, enumspb.RETRY_STATE_TIMEOUT
 	}
