@@ -81,7 +81,7 @@ func (w *wf) endActivity(a *fsmpb.ActivityInfo, closeEv *historypb.HistoryEvent)
 }
 
 func (w *wf) activityFailed(a *fsmpb.ActivityInfo, f *failurepb.Failure, identity string) {
-	backoff, state := w.nextRetry(a, f)
+	backoff, state := retryDecision(a.RetryPolicy, a.Attempt, f, w.t.now, activityExpiry(a))
 	if state == enumspb.RETRY_STATE_IN_PROGRESS {
 		w.retryActivity(a, f, backoff)
 		return
@@ -105,7 +105,7 @@ func (w *wf) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.Timeout
 	state := enumspb.RETRY_STATE_TIMEOUT
 	if timeoutType == enumspb.TIMEOUT_TYPE_START_TO_CLOSE || timeoutType == enumspb.TIMEOUT_TYPE_HEARTBEAT {
 		var backoff int64
-		backoff, state = w.nextRetry(a, f)
+		backoff, state = retryDecision(a.RetryPolicy, a.Attempt, f, w.t.now, activityExpiry(a))
 		if state == enumspb.RETRY_STATE_IN_PROGRESS {
 			w.retryActivity(a, f, backoff)
 			return

@@ -124,39 +124,6 @@ func orSA(a, b *commonpb.SearchAttributes) *commonpb.SearchAttributes {
 	return b
 }
 
-// workflowRetry decides whether a failed or timed-out run is retried by its
-// workflow retry policy: the backoff before the next attempt, or a final state.
-func (w *wf) workflowRetry(f *failurepb.Failure) (int64, enumspb.RetryState) {
-	s := w.st
-	if s.RetryPolicy == nil {
-		return 0, enumspb.RETRY_STATE_RETRY_POLICY_NOT_SET
-	}
-	p := normalizeRetryPolicy(s.RetryPolicy)
-	if p.MaximumAttempts > 0 && s.Attempt >= p.MaximumAttempts {
-		return 0, enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
-	}
-	if app := f.GetApplicationFailureInfo(); app != nil && (app.NonRetryable || containsStr(p.NonRetryableErrorTypes, app.Type)) {
-		return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
-	}
-	backoff := retryBackoff(p, s.Attempt)
-	if d := nanosOf(f.GetApplicationFailureInfo().GetNextRetryDelay()); d > 0 {
-		backoff = d // as Temporal, which honours it for workflows as for activities
-	}
-	if s.ExecutionExpiration > 0 && reaches(after(w.t.now, backoff), s.ExecutionExpiration) {
-		return 0, enumspb.RETRY_STATE_TIMEOUT
-	}
-	return backoff, enumspb.RETRY_STATE_IN_PROGRESS
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // retryRun closes the run with closeEv (whose new_execution_run_id the caller
 // sets) and starts the next attempt after backoff.
 func (w *wf) retryRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string, backoff int64, f *failurepb.Failure) {

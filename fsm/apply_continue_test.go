@@ -187,6 +187,23 @@ func TestWorkflowRetry(t *testing.T) {
 				h.completeWFT("wf", failWFWith(delayedFailure(time.Second)))
 				failedWith(h, h.state("wf").RunId, enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED)
 			}},
+		{"a server failure that is not retryable", []func(*workflowservice.StartWorkflowExecutionRequest){withRetry(0)},
+			func(h *harness, first string) {
+				h.completeWFT("wf", failWFWith(&failurepb.Failure{Message: "too big", FailureInfo: &failurepb.Failure_ServerFailureInfo{
+					ServerFailureInfo: &failurepb.ServerFailureInfo{NonRetryable: true}}}))
+				failedWith(h, first, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE)
+			}},
+		{"a run timeout listed as non-retryable", []func(*workflowservice.StartWorkflowExecutionRequest){
+			withRetry(0, "TemporalTimeout:StartToClose"), func(r *workflowservice.StartWorkflowExecutionRequest) { r.WorkflowRunTimeout = durp(time.Minute) }},
+			func(h *harness, first string) {
+				h.fireKind(first, fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT)
+				h.wantClosed("wf", enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
+				// Not retried. (The event's retry state is TIMEOUT whenever a run
+				// timeout is not retried; Temporal records the decision's state.)
+				if a := h.closeEventOf("wf", first).GetWorkflowExecutionTimedOutEventAttributes(); a.NewExecutionRunId != "" {
+					h.t.Fatalf("timed-out event %v", a)
+				}
+			}},
 		{"no retry policy", nil,
 			func(h *harness, first string) {
 				h.completeWFT("wf", failWFWith(delayedFailure(time.Second)))
