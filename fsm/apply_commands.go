@@ -305,7 +305,7 @@ func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity stri
 		}
 	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
 		f := c.GetFailWorkflowExecutionCommandAttributes().GetFailure()
-		backoff, state := w.workflowRetry(f)
+		backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s))
 		attrs := &historypb.WorkflowExecutionFailedEventAttributes{
 			Failure: f, WorkflowTaskCompletedEventId: completedID, RetryState: state,
 		}

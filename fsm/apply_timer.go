@@ -104,7 +104,7 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 		if row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT {
 			f := &failurepb.Failure{Message: "workflow run timeout", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{
 				TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
-			if backoff, state := w.workflowRetry(f); state == enumspb.RETRY_STATE_IN_PROGRESS {
+			if backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s)); state == enumspb.RETRY_STATE_IN_PROGRESS {
 				attrs.RetryState, attrs.NewExecutionRunId = state, w.t.newRunID()
 				w.retryRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, attrs.NewExecutionRunId, backoff, f)
 				return
