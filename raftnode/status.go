@@ -72,12 +72,21 @@ type Status struct {
 }
 
 // Status returns a snapshot of this node's raft state. The fields are read
-// separately and are not mutually consistent under load.
+// separately and are not mutually consistent under load. State is
+// "Shutdown" once the node has stopped, whatever raft last recorded (raft's
+// leader loop can step down to Follower after Shutdown set its state, e.g.
+// when a log write failed).
 func (n *Node) Status() Status {
 	id, addr := n.Leader()
+	state := n.raft.State().String()
+	select {
+	case <-n.closing:
+		state = raft.Shutdown.String()
+	default:
+	}
 	st := Status{
 		ID:           n.cfg.NodeID,
-		State:        n.raft.State().String(),
+		State:        state,
 		LeaderID:     id,
 		LeaderAddr:   addr,
 		Term:         n.raft.CurrentTerm(),
