@@ -87,13 +87,12 @@ func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflow
 	if pageSize <= 0 || pageSize > defaultHistoryPageSize {
 		pageSize = defaultHistoryPageSize
 	}
-	key := runKey(ns, wfID, runID)
 	pctx, cancel := s.longPollContext(ctx)
 	defer cancel()
 	var termEnd <-chan struct{}
 	for {
 		// Take the wake-up channel before reading state so no append is missed.
-		wake := s.notify.Wait(key)
+		wake := s.eng.HistoryChanged(ns, wfID, runID)
 		st, err = s.fsm.GetState(ns, wfID, runID)
 		if err != nil {
 			return nil, toStatus(err)
@@ -114,7 +113,7 @@ func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflow
 			return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{}}, nil
 		}
 		if termEnd == nil {
-			if termEnd = s.leaderTermEnd(); termEnd == nil {
+			if termEnd = s.eng.TermEnd(); termEnd == nil {
 				return nil, unavailable("raftflow: this node is not serving as the leader; retry")
 			}
 		}
@@ -142,18 +141,6 @@ func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflow
 			History: &historypb.History{}, NextPageToken: encodePageToken(next),
 		}, nil
 	}
-}
-
-// leaderTermEnd returns a channel closed when this node's current
-// leadership term ends, or nil when it is not in one (not the leader, or
-// its leader services have not started). A long poll waits for events in
-// this node's state machine, which only the leader's is sure to keep
-// receiving, so it must not outlive the term it started in.
-func (s *Service) leaderTermEnd() <-chan struct{} {
-	if p := s.term.Load(); p != nil {
-		return *p
-	}
-	return nil
 }
 
 func (s *Service) historyPage(ns, wfID, runID string, from, upTo int64, pageSize int, closed, wait bool, nextEventID int64) *workflowservice.GetWorkflowExecutionHistoryResponse {

@@ -15,8 +15,7 @@ import (
 
 	"github.com/raftflow/engine/fsm"
 	"github.com/raftflow/engine/fsm/fsmpb"
-	"github.com/raftflow/engine/queue"
-	"github.com/raftflow/engine/raftnode"
+	"github.com/raftflow/engine/leader"
 )
 
 // longPollContext bounds a long poll so it answers (empty) before the
@@ -32,59 +31,19 @@ func (s *Service) longPollContext(ctx context.Context) (context.Context, context
 	return context.WithTimeout(ctx, d)
 }
 
-// polled is what a poll found: a task recorded as started, or a query task.
-type polled struct {
-	*fsm.Result
-	query *queryTask
-}
-
-// pollTask waits for a task and records it started through raft. It returns
-// (nil, nil) when the long poll ends empty, also when the polling worker
-// (workerKey) has shut down or does so while the poll waits.
-func (s *Service) pollTask(ctx context.Context, ns, tq string, kind queue.Kind, identity, workerKey string) (*polled, error) {
-	s.pollers.saw(ns, tq, kind, identity, s.clock.Now())
+// pollTask waits for a task on the engine (leader.Engine.Poll) within the
+// long poll. It returns (nil, nil) when the long poll ends empty.
+func (s *Service) pollTask(ctx context.Context, r leader.PollRequest) (*leader.Polled, error) {
 	pctx, cancel := s.longPollContext(ctx)
 	defer cancel()
-	pctx, done, live := s.workers.track(pctx, workerKey)
-	defer done()
-	if !live {
-		return nil, nil
+	res, err := s.eng.Poll(pctx, r)
+	if errors.Is(err, leader.ErrNotReady) {
+		return nil, unavailable("raftflow: leader services are not ready; retry")
 	}
-	for {
-		pollStart := time.Now()
-		t, ok, err := s.queues.Poll(pctx, ns, tq, kind)
-		s.cfg.Metrics.Polled(kind, time.Since(pollStart), ok)
-		if errors.Is(err, queue.ErrNotActive) {
-			return nil, unavailable("raftflow: leader services are not ready; retry")
-		}
-		if err != nil {
-			return nil, toStatus(err)
-		}
-		if !ok {
-			return nil, nil
-		}
-		if q, isQuery := t.Payload.(*queryTask); isQuery {
-			return &polled{query: q}, nil
-		}
-		// The task has left the queue: record it started even if the poll is
-		// cancelled meanwhile. A proposal abandoned before it reached raft
-		// would leave the task neither queued nor started.
-		res, err := s.propose(context.WithoutCancel(ctx), &fsmpb.Command{Op: &fsmpb.Command_RecordTaskStarted{RecordTaskStarted: &fsmpb.RecordTaskStarted{
-			TaskKey: t.Key, Identity: identity, PollRequestId: uuid.NewString(),
-		}}})
-		if err != nil {
-			if errors.Is(err, raftnode.ErrNotLeader) {
-				// Definitely not applied: keep the task for the next poller
-				// (a new leader rebuilds from Pebble anyway).
-				s.queues.Requeue(t)
-			}
-			return nil, toStatus(err)
-		}
-		if res.Err != nil {
-			continue // stale task: the workflow moved on
-		}
-		return &polled{Result: res}, nil
+	if err != nil {
+		return nil, toStatus(err)
 	}
+	return res, nil
 }
 
 func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
@@ -94,14 +53,15 @@ func (s *Service) PollWorkflowTaskQueue(ctx context.Context, req *workflowservic
 	if err := s.checkNamespaceID(req.GetNamespace(), "task_queue.name", req.GetTaskQueue().GetName()); err != nil {
 		return nil, err
 	}
-	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindWorkflow, req.Identity, req.WorkerInstanceKey)
+	res, err := s.pollTask(ctx, leader.PollRequest{Namespace: req.Namespace, TaskQueue: req.TaskQueue.Name,
+		Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW, Identity: req.Identity, WorkerKey: req.WorkerInstanceKey})
 	if err != nil || res == nil {
 		return &workflowservice.PollWorkflowTaskQueueResponse{}, err
 	}
-	if res.query != nil {
-		return s.queryTaskResponse(res.query), nil
+	if res.Query != nil {
+		return s.queryTaskResponse(res.Query), nil
 	}
-	return s.workflowTaskResponse(res.WorkflowTask), nil
+	return s.workflowTaskResponse(res.Started.WorkflowTask), nil
 }
 
 // workflowTaskResponse is what a worker gets for a started workflow task,
@@ -141,11 +101,12 @@ func (s *Service) PollActivityTaskQueue(ctx context.Context, req *workflowservic
 	if err := s.checkNamespaceID(req.GetNamespace(), "task_queue.name", req.GetTaskQueue().GetName()); err != nil {
 		return nil, err
 	}
-	res, err := s.pollTask(ctx, req.Namespace, req.TaskQueue.Name, queue.KindActivity, req.Identity, req.WorkerInstanceKey)
+	res, err := s.pollTask(ctx, leader.PollRequest{Namespace: req.Namespace, TaskQueue: req.TaskQueue.Name,
+		Kind: fsmpb.TaskKind_TASK_KIND_ACTIVITY, Identity: req.Identity, WorkerKey: req.WorkerInstanceKey})
 	if err != nil || res == nil {
 		return &workflowservice.PollActivityTaskQueueResponse{}, err
 	}
-	return activityTaskResponse(res.ActivityTask), nil
+	return activityTaskResponse(res.Started.ActivityTask), nil
 }
 
 // activityTaskResponse is what a worker gets for a started activity attempt
@@ -221,9 +182,7 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 		Token: tok, Request: req, NewRunIds: runIDs,
 	}}})
 	if res != nil {
-		for _, u := range res.Updates {
-			s.updates.advance(tok.Namespace, tok.WorkflowId, tok.RunId, u)
-		}
+		s.eng.AdvanceUpdates(tok.Namespace, tok.WorkflowId, tok.RunId, res.Updates)
 	}
 	if err != nil {
 		return nil, err

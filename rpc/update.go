@@ -2,8 +2,6 @@ package rpc
 
 import (
 	"context"
-	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
@@ -14,131 +12,20 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/raftflow/engine/fsm"
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
 
-// Updates. An admitted update request lives in the leader's memory (as in
-// Temporal) and rides on the next workflow task of its run as a protocol
-// message; once the worker accepts it, the acceptance and the completion are
-// history events and survive failover. A caller whose update was only
-// admitted when the leader changed gets Unavailable and the SDK re-sends it.
-
-// rejectionMemory is how long a completed update stays in memory after its
-// workflow task (rejections exist nowhere else).
-const rejectionMemory = time.Minute
-
-type pendingUpdate struct {
-	ns, wfID, runID string
-	request         *updatepb.Request
-
-	mu      sync.Mutex
-	stage   enumspb.UpdateWorkflowExecutionLifecycleStage
-	outcome *updatepb.Outcome
-	changed chan struct{}
-}
-
-type updateRegistry struct {
-	mu      sync.Mutex
-	pending map[string]*pendingUpdate // by run key + update id
-}
-
-func updateKey(ns, wfID, runID, id string) string { return runKey(ns, wfID, runID) + "\x00" + id }
-
-func (r *updateRegistry) getOrAdd(ns, wfID, runID string, req *updatepb.Request) *pendingUpdate {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.pending == nil {
-		r.pending = map[string]*pendingUpdate{}
-	}
-	k := updateKey(ns, wfID, runID, req.GetMeta().GetUpdateId())
-	if p, ok := r.pending[k]; ok {
-		return p
-	}
-	p := &pendingUpdate{ns: ns, wfID: wfID, runID: runID, request: req,
-		stage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED, changed: make(chan struct{})}
-	r.pending[k] = p
-	return p
-}
-
-func (r *updateRegistry) get(ns, wfID, runID, id string) *pendingUpdate {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.pending[updateKey(ns, wfID, runID, id)]
-}
-
-// forRun lists the updates a workflow task of the run must deliver: those
-// admitted but not yet accepted or rejected.
-func (r *updateRegistry) forRun(ns, wfID, runID string) []*pendingUpdate {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []*pendingUpdate
-	for _, p := range r.pending {
-		if p.ns == ns && p.wfID == wfID && p.runID == runID && p.currentStage() == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// advance records progress and wakes waiters; completed updates leave the
-// registry (their outcome is in history from then on).
-func (r *updateRegistry) advance(ns, wfID, runID string, o fsm.UpdateOutcome) {
-	p := r.get(ns, wfID, runID, o.UpdateID)
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	if o.Stage > p.stage {
-		p.stage, p.outcome = o.Stage, o.Outcome
-		close(p.changed)
-		p.changed = make(chan struct{})
-	}
-	p.mu.Unlock()
-	if o.Stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED {
-		// A completed update's outcome is in history from now on, but a
-		// rejected one is not: keep the entry a while so that waiters (and
-		// the SDK re-sending the same update id) still see the rejection.
-		k := updateKey(ns, wfID, runID, o.UpdateID)
-		time.AfterFunc(rejectionMemory, func() {
-			r.mu.Lock()
-			if r.pending[k] == p {
-				delete(r.pending, k)
-			}
-			r.mu.Unlock()
-		})
-	}
-}
-
-// dropAll forgets every admitted update (leadership lost), waking waiters.
-func (r *updateRegistry) dropAll() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for k, p := range r.pending {
-		p.mu.Lock()
-		close(p.changed)
-		p.changed = make(chan struct{})
-		p.mu.Unlock()
-		delete(r.pending, k)
-	}
-}
-
-func (p *pendingUpdate) currentStage() enumspb.UpdateWorkflowExecutionLifecycleStage {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stage
-}
-
-func (p *pendingUpdate) snapshot() (enumspb.UpdateWorkflowExecutionLifecycleStage, *updatepb.Outcome, <-chan struct{}) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stage, p.outcome, p.changed
-}
+// Updates. An admitted update request lives in the leader's memory
+// (leader.Engine.AdmitUpdate, as in Temporal) and rides on the next workflow
+// task of its run as a protocol message; once the worker accepts it, the
+// acceptance and the completion are history events and survive failover. A
+// caller whose update was only admitted when the leader changed gets
+// NotFound or an empty long-poll answer, and the SDK re-sends it.
 
 // updateMessages are the protocol messages a workflow task carries.
 func (s *Service) updateMessages(ns, wfID, runID string, startedEventID int64) []*protocolpb.Message {
 	var out []*protocolpb.Message
-	pending := s.updates.forRun(ns, wfID, runID)
+	pending := s.eng.AdmittedUpdates(ns, wfID, runID)
 	if len(pending) == 0 {
 		return nil
 	}
@@ -150,14 +37,14 @@ func (s *Service) updateMessages(ns, wfID, runID string, startedEventID int64) [
 		return nil
 	}
 	for _, p := range pending {
-		if st.Updates[p.request.GetMeta().GetUpdateId()] != nil {
+		if st.Updates[p.Request().GetMeta().GetUpdateId()] != nil {
 			continue
 		}
-		body, err := anypb.New(p.request)
+		body, err := anypb.New(p.Request())
 		if err != nil {
 			continue
 		}
-		id := p.request.GetMeta().GetUpdateId()
+		id := p.Request().GetMeta().GetUpdateId()
 		out = append(out, &protocolpb.Message{
 			Id: id + "/request", ProtocolInstanceId: id,
 			SequencingId: &protocolpb.Message_EventId{EventId: startedEventID - 1},
@@ -198,7 +85,7 @@ func (s *Service) UpdateWorkflowExecution(ctx context.Context, req *workflowserv
 	if !s.Ready() {
 		return nil, unavailable("raftflow: leader services are not ready; retry")
 	}
-	s.updates.getOrAdd(st.Namespace, st.WorkflowId, st.RunId, req.Request)
+	s.eng.AdmitUpdate(st.Namespace, st.WorkflowId, st.RunId, req.Request)
 	if _, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_AdmitUpdate{AdmitUpdate: &fsmpb.AdmitUpdate{
 		Namespace: st.Namespace, WorkflowId: st.WorkflowId, RunId: st.RunId, UpdateId: id,
 	}}}); err != nil {
@@ -224,7 +111,7 @@ func (s *Service) waitUpdate(ctx context.Context, st *fsmpb.WorkflowState, id st
 		if stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED {
 			return nil, svcErr(serviceerror.NewNotFound("update not found: it was not accepted before the workflow closed or the leader changed; send it again"))
 		}
-		wake := s.notify.Wait(runKey(st.Namespace, st.WorkflowId, st.RunId))
+		wake := s.eng.HistoryChanged(st.Namespace, st.WorkflowId, st.RunId)
 		select {
 		case <-changed:
 		case <-wake:
@@ -240,8 +127,8 @@ func (s *Service) waitUpdate(ctx context.Context, st *fsmpb.WorkflowState, id st
 // updateStage reads an update's stage: from replicated state once accepted,
 // else from the in-memory registry (UNSPECIFIED: unknown).
 func (s *Service) updateStage(ns, wfID, runID, id string) (enumspb.UpdateWorkflowExecutionLifecycleStage, *updatepb.Outcome, <-chan struct{}) {
-	if p := s.updates.get(ns, wfID, runID, id); p != nil {
-		stage, outcome, ch := p.snapshot()
+	if p := s.eng.Update(ns, wfID, runID, id); p != nil {
+		stage, outcome, ch := p.Snapshot()
 		if stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED {
 			return stage, outcome, ch
 		}

@@ -30,6 +30,7 @@ import (
 	"github.com/raftflow/engine/internal/auth"
 	"github.com/raftflow/engine/internal/metrics"
 	"github.com/raftflow/engine/internal/webui"
+	"github.com/raftflow/engine/leader"
 	"github.com/raftflow/engine/raftnode"
 	"github.com/raftflow/engine/rpc"
 	"github.com/raftflow/engine/rpc/adminpb"
@@ -116,7 +117,9 @@ type Server struct {
 	FSM     *fsm.FSM
 	Node    *raftnode.Node
 	Service *rpc.Service
-	Action  raftnode.Action
+	// engine is the leader's live side, raftnode's leadership hook.
+	engine *leader.Engine
+	Action raftnode.Action
 	// Metrics is this node's Prometheus registry, served on /metrics.
 	Metrics *metrics.Metrics
 
@@ -183,18 +186,20 @@ func Start(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Service = rpc.New(rpc.Config{
-		FSM: s.FSM, Node: s.Node, Logger: log.With("component", "rpc"), LongPollTimeout: cfg.LongPollTimeout,
-		MinRetention: cfg.MinNamespaceRetention,
-		Self:         &fsmpb.NodeInfo{Id: cfg.NodeID, RaftAddr: s.Node.RaftAddr(), GrpcAddr: s.GRPCAddr(), HttpAddr: s.HTTPAddr()},
-		Metrics:      s.Metrics,
-		ClientTLS:    cfg.ClientTLS,
+	self := &fsmpb.NodeInfo{Id: cfg.NodeID, RaftAddr: s.Node.RaftAddr(), GrpcAddr: s.GRPCAddr(), HttpAddr: s.HTTPAddr()}
+	s.engine = leader.New(leader.Config{
+		FSM: s.FSM, Node: s.Node, Logger: log.With("component", "leader"), Self: self, Metrics: s.Metrics,
 	})
-	s.Node.OnLeadership(s.Service.RunLeader)
+	s.Service = rpc.New(rpc.Config{
+		FSM: s.FSM, Node: s.Node, Logger: log.With("component", "rpc"), Engine: s.engine,
+		LongPollTimeout: cfg.LongPollTimeout, MinRetention: cfg.MinNamespaceRetention,
+		Self: self, ClientTLS: cfg.ClientTLS,
+	})
+	s.Node.OnLeadership(s.engine.Run)
 	s.Metrics.Observe(metrics.Sources{
 		Raft: s.Node.Status, FSMApplied: s.FSM.AppliedIndex,
 		Ready:  func() bool { ok, _ := s.Ready(); return ok },
-		Queues: s.Service.QueueStats, Matches: s.Service.QueueMatches, TimersPending: s.Service.TimersPending,
+		Queues: s.engine.QueueStats, Matches: s.engine.QueueMatches, TimersPending: s.engine.TimersPending,
 	})
 
 	gopts := []grpc.ServerOption{
