@@ -74,6 +74,7 @@ type Engine struct {
 	pollers *pollersSeen
 	queries queryRegistry
 	updates updateRegistry
+	hints   *hints
 
 	ready atomic.Bool
 	// term is closed when the current leadership term's Run ends; nil
@@ -95,7 +96,8 @@ func New(cfg Config) *Engine {
 		workers: newWorkerPolls(), pollers: newPollersSeen(),
 	}
 	e.timers = timers.New(timers.Config{Clock: cfg.Clock, Fire: e.fireTimers, Logger: cfg.Logger, OnFired: cfg.Metrics.TimerFired})
-	cfg.FSM.SetHints(hints{e})
+	e.hints = &hints{e: e}
+	cfg.FSM.SetHints(e.hints)
 	return e
 }
 
@@ -135,48 +137,38 @@ func (e *Engine) Backlog(ns, taskQueue string, kind fsmpb.TaskKind) int {
 	return 0
 }
 
-// Run is the raftnode leadership hook (raftnode calls it after the term's
-// Barrier): it rebuilds the task queues and timers from Pebble, serves
-// until ctx is done, then drops them. It returns once everything it
-// started has stopped.
+// Run is the raftnode leadership hook, called after the term's Barrier:
+// it scans the fsm once and rebuilds the task queues (queue.Start) and
+// timers (timers.Load) from it, replays the task and timer hints held
+// since before the scan, records this node's addresses, reports ready,
+// serves until ctx is done, then drops everything. It returns once
+// everything it started has stopped.
 func (e *Engine) Run(ctx context.Context) {
 	term := make(chan struct{})
 	e.term.Store(&term)
 	defer func() { e.term.Store(nil); close(term) }()
-	e.queues.Start(nil)
-	for _, t := range e.fsm.ScanTasks() {
-		e.queues.Add(taskOf(t.Key, t.Row))
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		e.timers.Run(ctx, timerList(e.fsm.ScanTimers()))
-	}()
+
+	e.hints.hold()
+	tasks, pending := e.fsm.ScanTasks(), e.fsm.ScanTimers()
+	e.queues.Start(taskList(tasks))
+	timersDone := e.timers.Load(ctx, timerList(pending))
+	e.hints.release()
+
 	movesDone := make(chan struct{})
 	go func() {
 		defer close(movesDone)
 		e.runStickyMoves(ctx)
 	}()
-	tick := time.NewTicker(time.Millisecond)
-	for !e.timers.Active() && ctx.Err() == nil {
-		<-tick.C
-	}
-	tick.Stop()
-	// Rows committed between the first scan and activation had their hints
-	// ignored; a second scan catches them (Add dedupes by key).
-	for _, t := range e.fsm.ScanTimers() {
-		e.timers.Add(timers.Timer{Key: t.Key, FireAt: time.Unix(0, t.FireAt)})
-	}
 	e.registerSelf(ctx)
 	if ctx.Err() == nil {
 		e.ready.Store(true)
-		e.log.Info("leader services ready", "tasks", len(e.queues.Stats()), "timers", e.timers.Pending())
+		e.log.Info("leader services ready", "tasks", len(tasks), "timers", len(pending))
 	}
 	<-ctx.Done()
 	e.ready.Store(false)
 	e.queues.Stop()
 	e.updates.dropAll()
-	<-done
+	<-timersDone
 	<-movesDone
 	e.sticky.reset()
 }
@@ -194,6 +186,14 @@ func (e *Engine) registerSelf(ctx context.Context) {
 	if _, err := e.Propose(ctx, &fsmpb.Command{Op: &fsmpb.Command_SetNode{SetNode: &fsmpb.SetNode{Node: e.self}}}); err != nil {
 		e.log.Warn("could not record own addresses", "err", err)
 	}
+}
+
+func taskList(es []fsm.TaskEntry) []queue.Task {
+	out := make([]queue.Task, len(es))
+	for i, t := range es {
+		out[i] = taskOf(t.Key, t.Row)
+	}
+	return out
 }
 
 func timerList(es []fsm.TimerEntry) []timers.Timer {

@@ -1,6 +1,9 @@
 package leader
 
 import (
+	"bytes"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -16,35 +19,116 @@ import (
 // goroutine of every node and must not block; outside a term the queue
 // manager and the timer service ignore them. A missed hint costs latency,
 // never correctness: the next leader rebuilds from Pebble.
-type hints struct{ e *Engine }
+//
+// While a term rebuilds (hold to release), task and timer hints are held
+// in order instead: writes are served from the term's Barrier on, so rows
+// commit while the leader scans and before its queues and timers are
+// active. Held from before the scan and replayed in commit order right
+// after queue.Start and timers.Load, they bring both to the state after
+// the last of those commits, whichever side of the scan each fell on (Add
+// dedupes by key; Remove of a key that is gone is a no-op).
+type hints struct {
+	e *Engine
 
-var (
-	_ fsm.Hints          = hints{}
-	_ fsm.LifecycleHints = hints{}
+	holding atomic.Bool // fast path: false outside a rebuild
+	mu      sync.Mutex
+	held    []heldHint
+}
+
+// heldHint is a task or timer hint held during a rebuild (key copied: the
+// fsm may reuse its buffer once the hint returns).
+type heldHint struct {
+	op     hintOp
+	key    []byte
+	row    *fsmpb.TaskRow
+	fireAt int64
+}
+
+type hintOp uint8
+
+const (
+	opTaskAdded hintOp = iota + 1
+	opTaskRemoved
+	opTimerAdded
+	opTimerRemoved
 )
 
-func (h hints) TaskAdded(key []byte, row *fsmpb.TaskRow) {
-	if h.e.sticky.offer(row) {
-		return // on a shut-down sticky queue: moved, never handed out
+var (
+	_ fsm.Hints          = (*hints)(nil)
+	_ fsm.LifecycleHints = (*hints)(nil)
+)
+
+// hold starts holding task and timer hints (before the rebuild's scan).
+func (h *hints) hold() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holding.Store(true)
+}
+
+// release replays the held hints in order and routes later ones at once.
+// A hint arriving meanwhile waits for the replay (it blocks on mu), so the
+// order of commits is kept.
+func (h *hints) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, x := range h.held {
+		h.apply(x)
 	}
-	h.e.queues.Add(taskOf(key, row))
+	h.held = nil
+	h.holding.Store(false)
 }
 
-func (h hints) TaskRemoved(key []byte) { h.e.queues.Remove(key) }
-
-func (h hints) TimerAdded(key []byte, fireAt int64) {
-	h.e.timers.Add(timers.Timer{Key: key, FireAt: time.Unix(0, fireAt)})
+// route applies x now, or holds it during a rebuild.
+func (h *hints) route(x heldHint) {
+	if h.holding.Load() {
+		h.mu.Lock()
+		if h.holding.Load() {
+			x.key = bytes.Clone(x.key)
+			h.held = append(h.held, x)
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+	}
+	h.apply(x)
 }
 
-func (h hints) TimerRemoved(key []byte) { h.e.timers.Remove(key) }
+func (h *hints) apply(x heldHint) {
+	e := h.e
+	switch x.op {
+	case opTaskAdded:
+		if e.sticky.offer(x.row) {
+			return // on a shut-down sticky queue: moved, never handed out
+		}
+		e.queues.Add(taskOf(x.key, x.row))
+	case opTaskRemoved:
+		e.queues.Remove(x.key)
+	case opTimerAdded:
+		e.timers.Add(timers.Timer{Key: x.key, FireAt: time.Unix(0, x.fireAt)})
+	case opTimerRemoved:
+		e.timers.Remove(x.key)
+	}
+}
 
-func (h hints) HistoryAppended(ns, wfID, runID string) {
+func (h *hints) TaskAdded(key []byte, row *fsmpb.TaskRow) {
+	h.route(heldHint{op: opTaskAdded, key: key, row: row})
+}
+
+func (h *hints) TaskRemoved(key []byte) { h.route(heldHint{op: opTaskRemoved, key: key}) }
+
+func (h *hints) TimerAdded(key []byte, fireAt int64) {
+	h.route(heldHint{op: opTimerAdded, key: key, fireAt: fireAt})
+}
+
+func (h *hints) TimerRemoved(key []byte) { h.route(heldHint{op: opTimerRemoved, key: key}) }
+
+func (h *hints) HistoryAppended(ns, wfID, runID string) {
 	h.e.notify.Notify(runKey(ns, wfID, runID))
 }
 
-func (h hints) WorkflowStarted(ns string) { h.e.metrics.WorkflowStarted(ns) }
+func (h *hints) WorkflowStarted(ns string) { h.e.metrics.WorkflowStarted(ns) }
 
-func (h hints) WorkflowClosed(ns string, st enumspb.WorkflowExecutionStatus) {
+func (h *hints) WorkflowClosed(ns string, st enumspb.WorkflowExecutionStatus) {
 	h.e.metrics.WorkflowClosed(ns, st)
 }
 

@@ -3,9 +3,9 @@
 // FireFunc that proposes the firing through raft.
 //
 // The service is derived state. The durable truth is the timer rows the state
-// machine keeps in Pebble, ordered by fire time. The leader starts Run with the
+// machine keeps in Pebble, ordered by fire time. The leader calls Load with the
 // rows it scanned, post-commit hints call Add and Remove as rows come and go,
-// and losing leadership cancels Run's context, which drops everything. Firing
+// and losing leadership cancels the term's context, which drops everything. Firing
 // is a proposal the state machine re-validates, so a timer fired twice or for
 // a stale attempt is a no-op there; this package's job is to never fire early,
 // never lose a pending timer while it runs, and not hammer raft. See DESIGN.md.
@@ -33,9 +33,10 @@ type Timer struct {
 // (50ms doubling to 1s, reset by a successful call). Timers neither returned
 // in retry nor covered by an error are done.
 //
-// Fire is called from Run's goroutine only, one call at a time, with Run's
-// ctx: it must return promptly once ctx is done. It must not call back into
-// the Service's Run; Add, Remove and Pending are fine. The due slice and the
+// Fire is called from the term's firing goroutine only (Run's caller, or the
+// one Load started), one call at a time, with the term's ctx: it must return
+// promptly once ctx is done. It must not call back into the Service's Run or
+// Load; Add, Remove and Pending are fine. The due slice and the
 // Keys in it must not be modified.
 type FireFunc func(ctx context.Context, due []Timer) (retry []Timer, err error)
 
@@ -45,7 +46,7 @@ type Config struct {
 	Fire     FireFunc // required
 	MaxBatch int      // timers per Fire call; default DefaultMaxBatch
 	Logger   *slog.Logger
-	// OnFired, if set, is called from Run's goroutine for every timer Fire
+	// OnFired, if set, is called from the firing goroutine for every timer Fire
 	// accepted, with how late the call was (the time the batch was taken
 	// minus FireAt). For metrics; it must be quick.
 	OnFired func(lateness time.Duration)
@@ -69,7 +70,7 @@ type Service struct {
 	log      *slog.Logger
 	onFired  func(time.Duration)
 
-	runSem chan struct{} // capacity 1: held by the Run that owns the state
+	runSem chan struct{} // capacity 1: held by the term (Run or Load) that owns the state
 	wake   chan struct{} // capacity 1: the earliest deadline may have moved
 
 	mu     sync.Mutex
@@ -104,27 +105,59 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// Run schedules pending (the timers scanned from storage; duplicates are
-// ignored) and fires timers as they come due until ctx is done, then drops
-// every pending timer and returns. Add and Remove act on the running set only
-// while Run is active; before and after, they are ignored.
+// Load begins a leadership term: it schedules pending (the timers scanned
+// from storage; duplicates are ignored) and returns at once, with the
+// service active: Add and Remove act on the running set from the moment
+// Load returns, so a leader that routes hints to Add after Load loses no
+// timer committed after its scan. A goroutine fires timers as they come
+// due until ctx is done, then drops every pending timer and closes the
+// returned channel. If ctx is done before the term began, nothing is
+// loaded and the channel is returned closed.
+//
+// Terms never overlap: Load waits (only then does it block) for a previous
+// term's goroutine to return, including its in-flight Fire, so timers are
+// never fired by two terms at once. Load may be called again once the
+// previous term's channel is closed (leadership flapping).
+func (s *Service) Load(ctx context.Context, pending []Timer) <-chan struct{} {
+	done := make(chan struct{})
+	if !s.begin(ctx, pending) {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		s.serve(ctx)
+	}()
+	return done
+}
+
+// Run is Load in the caller's goroutine: it schedules pending, fires timers
+// as they come due until ctx is done, then drops every pending timer and
+// returns. Add and Remove act on the running set only while Run is active;
+// before and after, they are ignored.
 //
 // Run waits for Fire to return before it returns (Fire gets ctx, so it should
-// return quickly) and starts no goroutines, so nothing outlives it. Runs never
-// overlap: a Run called while a previous one is still returning waits for it,
-// so timers are never fired by two terms at once. Run may be called again
-// after it returned (leadership flapping).
+// return quickly) and starts no goroutines, so nothing outlives it. Runs (and
+// Loads) never overlap: a Run called while a previous term is still returning
+// waits for it. Run may be called again after it returned.
 func (s *Service) Run(ctx context.Context, pending []Timer) {
+	if s.begin(ctx, pending) {
+		s.serve(ctx)
+	}
+}
+
+// begin waits for the previous term to end, then activates the service
+// with pending; false if ctx ended first (nothing activated).
+func (s *Service) begin(ctx context.Context, pending []Timer) bool {
 	select {
 	case s.runSem <- struct{}{}:
 	case <-ctx.Done():
-		return
+		return false
 	}
-	defer func() { <-s.runSem }()
 	if ctx.Err() != nil {
-		return
+		<-s.runSem
+		return false
 	}
-
 	s.mu.Lock()
 	s.active = true
 	s.index = make(map[string]*item, len(pending))
@@ -133,7 +166,13 @@ func (s *Service) Run(ctx context.Context, pending []Timer) {
 		s.addLocked(t)
 	}
 	s.mu.Unlock()
+	return true
+}
 
+// serve is an active term's body: the firing loop until ctx is done, then
+// everything dropped and the term's slot released.
+func (s *Service) serve(ctx context.Context) {
+	defer func() { <-s.runSem }()
 	defer s.deactivate()
 	s.loop(ctx)
 }
@@ -145,17 +184,15 @@ func (s *Service) deactivate() {
 	s.index = nil
 	s.mu.Unlock()
 	select {
-	case <-s.wake: // a stale signal would only cost the next Run a loop turn
+	case <-s.wake: // a stale signal would only cost the next term a loop turn
 	default:
 	}
 }
 
-// Active reports whether a Run is active, that is, whether Add is accepted.
-// Add is ignored until the Run goroutine has loaded its pending timers, so a
-// leader that starts Run in a goroutine should (after the previous Run has
-// returned) wait for Active before it reports ready and lets new timer rows
-// commit; otherwise a hint can fall between the scan and Run and that timer
-// would wait for the next leadership change.
+// Active reports whether a term (Load or Run) is active, that is, whether
+// Add is accepted. Load activates before it returns; Run activates in its
+// caller's goroutine, so a caller that starts Run in a goroutine cannot
+// know when hints start to count (use Load).
 func (s *Service) Active() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,7 +200,7 @@ func (s *Service) Active() bool {
 }
 
 // Add schedules t unless a timer with the same Key is pending (including one
-// being fired right now: the outcome of that Fire decides its fate) or no Run
+// being fired right now: the outcome of that Fire decides its fate) or no term
 // is active. Called from post-commit hints; it never blocks for long.
 func (s *Service) Add(t Timer) {
 	s.mu.Lock()
@@ -207,14 +244,14 @@ func (s *Service) Remove(key []byte) {
 }
 
 // Pending returns the number of scheduled timers, counting those in an
-// in-flight Fire call; 0 when no Run is active.
+// in-flight Fire call; 0 when no term is active.
 func (s *Service) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.index)
 }
 
-// loop is Run's body: take what is due, fire it, otherwise sleep until the
+// loop is a term's firing loop: take what is due, fire it, otherwise sleep until the
 // earliest deadline or a wake-up from Add.
 func (s *Service) loop(ctx context.Context) {
 	failures := 0 // consecutive failed Fire calls
