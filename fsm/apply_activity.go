@@ -13,7 +13,7 @@ import (
 // findActivity resolves an activity by scheduled event id (token) or by
 // activity id (the ById forms). Activity ids are unique among pending
 // activities, so the map walk has one possible answer.
-func (w *wf) findActivity(scheduledID int64, attempt int32, activityID string) *fsmpb.ActivityInfo {
+func (w *run) findActivity(scheduledID int64, attempt int32, activityID string) *fsmpb.ActivityInfo {
 	if scheduledID > 0 {
 		a := w.st.Activities[scheduledID]
 		if a == nil || a.Attempt != attempt {
@@ -40,23 +40,14 @@ func (t *txn) activityResult(op *fsmpb.ActivityResult) *Result {
 	}
 	switch o := op.Outcome.(type) {
 	case *fsmpb.ActivityResult_Completed:
-		ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
-		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
-			Result: o.Completed, ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: op.Identity,
-		}}
-		w.endActivity(a, ev)
+		w.endActivity(a, w.activityTaskCompletedEvent(a.ScheduledEventId, -1, o.Completed, op.Identity))
 	case *fsmpb.ActivityResult_Failed:
 		if op.LastHeartbeatDetails != nil {
 			a.HeartbeatDetails = op.LastHeartbeatDetails
 		}
 		w.activityFailed(a, o.Failed, op.Identity)
 	case *fsmpb.ActivityResult_Canceled:
-		ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED)
-		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCanceledEventAttributes{ActivityTaskCanceledEventAttributes: &historypb.ActivityTaskCanceledEventAttributes{
-			Details: o.Canceled, LatestCancelRequestedEventId: a.CancelRequestedEventId,
-			ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: op.Identity,
-		}}
-		w.endActivity(a, ev)
+		w.endActivity(a, w.activityTaskCanceledEvent(a.ScheduledEventId, -1, a.CancelRequestedEventId, o.Canceled, op.Identity))
 	default:
 		return &Result{Err: invalidArg("activity result has no outcome")}
 	}
@@ -65,36 +56,26 @@ func (t *txn) activityResult(op *fsmpb.ActivityResult) *Result {
 }
 
 // endActivity records the final attempt's Started event and the close event.
-func (w *wf) endActivity(a *fsmpb.ActivityInfo, closeEv *historypb.HistoryEvent) {
+func (w *run) endActivity(a *fsmpb.ActivityInfo, closeEv *historypb.HistoryEvent) {
 	var evs []*historypb.HistoryEvent
 	if a.StartedTime > 0 {
-		started := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED)
-		started.EventTime = ts(a.StartedTime)
-		started.Attributes = &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
-			ScheduledEventId: a.ScheduledEventId, Identity: a.StartedIdentity, RequestId: a.PollRequestId,
-			Attempt: a.Attempt, LastFailure: a.LastFailure,
-		}}
-		evs = append(evs, started)
+		evs = append(evs, w.activityTaskStartedEvent(a))
 	}
 	w.removeActivity(a)
 	w.record(append(evs, closeEv)...)
 }
 
-func (w *wf) activityFailed(a *fsmpb.ActivityInfo, f *failurepb.Failure, identity string) {
+func (w *run) activityFailed(a *fsmpb.ActivityInfo, f *failurepb.Failure, identity string) {
 	backoff, state := retryDecision(a.RetryPolicy, a.Attempt, f, w.t.now, activityExpiry(a))
 	if state == enumspb.RETRY_STATE_IN_PROGRESS {
 		w.retryActivity(a, f, backoff)
 		return
 	}
-	ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED)
-	ev.Attributes = &historypb.HistoryEvent_ActivityTaskFailedEventAttributes{ActivityTaskFailedEventAttributes: &historypb.ActivityTaskFailedEventAttributes{
-		Failure: f, ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: identity, RetryState: state,
-	}}
-	w.endActivity(a, ev)
+	w.endActivity(a, w.activityTaskFailedEvent(a.ScheduledEventId, -1, f, identity, state))
 }
 
 // activityTimedOut handles a fired activity timeout of timeoutType.
-func (w *wf) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.TimeoutType) {
+func (w *run) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.TimeoutType) {
 	f := &failurepb.Failure{
 		Message: fmt.Sprintf("activity %s timeout", timeoutName(timeoutType)),
 		Source:  "Server",
@@ -114,15 +95,11 @@ func (w *wf) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.Timeout
 	if a.LastFailure != nil && timeoutType == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE {
 		f.Cause = a.LastFailure
 	}
-	ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)
 	started := int64(0)
 	if a.StartedTime > 0 {
 		started = -1
 	}
-	ev.Attributes = &historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes{ActivityTaskTimedOutEventAttributes: &historypb.ActivityTaskTimedOutEventAttributes{
-		Failure: f, ScheduledEventId: a.ScheduledEventId, StartedEventId: started, RetryState: state,
-	}}
-	w.endActivity(a, ev)
+	w.endActivity(a, w.activityTaskTimedOutEvent(a.ScheduledEventId, started, f, state))
 }
 
 func timeoutName(t enumspb.TimeoutType) string {
@@ -141,7 +118,7 @@ func timeoutName(t enumspb.TimeoutType) string {
 
 // retryActivity schedules the next attempt after backoff. No event is
 // written: Temporal records only the last attempt in history.
-func (w *wf) retryActivity(a *fsmpb.ActivityInfo, f *failurepb.Failure, backoff int64) {
+func (w *run) retryActivity(a *fsmpb.ActivityInfo, f *failurepb.Failure, backoff int64) {
 	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE,
 		fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START)
 	w.t.delTask(a.TaskKey)

@@ -41,13 +41,8 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 		return &Result{}
 	}
 	s, wt := w.st, w.st.WorkflowTask
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes{
-		WorkflowTaskCompletedEventAttributes: &historypb.WorkflowTaskCompletedEventAttributes{
-			ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId,
-			Identity: req.Identity, BinaryChecksum: req.BinaryChecksum, WorkerVersion: req.WorkerVersionStamp,
-			SdkMetadata: req.SdkMetadata, MeteringMetadata: req.MeteringMetadata,
-		}}
+	ev := w.workflowTaskCompletedEvent(wt.ScheduledEventId, wt.StartedEventId, req.Identity, req.BinaryChecksum,
+		req.WorkerVersionStamp, req.SdkMetadata, req.MeteringMetadata)
 	w.appendEvents(ev)
 	s.LastCompletedStartedEventId = wt.StartedEventId
 	w.clearWorkflowTask()
@@ -107,7 +102,7 @@ func bad(cause enumspb.WorkflowTaskFailedCause, format string, args ...any) *Bad
 }
 
 // validateCommands checks every command before any is applied.
-func (w *wf) validateCommands(cmds []*commandpb.Command, msgs map[string]*protocolpb.Message) *BadCommandError {
+func (w *run) validateCommands(cmds []*commandpb.Command, msgs map[string]*protocolpb.Message) *BadCommandError {
 	s := w.st
 	activityIDs := map[string]bool{}
 	for _, a := range s.Activities {
@@ -210,7 +205,7 @@ func (w *wf) validateCommands(cmds []*commandpb.Command, msgs map[string]*protoc
 }
 
 // bufferedTimerFired finds a buffered TimerFired event for timerID (-1: none).
-func (w *wf) bufferedTimerFired(timerID string) int {
+func (w *run) bufferedTimerFired(timerID string) int {
 	for i, ev := range w.st.BufferedEvents {
 		if ev.GetTimerFiredEventAttributes().GetTimerId() == timerID && ev.EventType == enumspb.EVENT_TYPE_TIMER_FIRED {
 			return i
@@ -221,7 +216,7 @@ func (w *wf) bufferedTimerFired(timerID string) int {
 
 // bufferedActivityClose reports whether a close event of the activity
 // scheduled by scheduledID is buffered (it finished while the task ran).
-func (w *wf) bufferedActivityClose(scheduledID int64) bool {
+func (w *run) bufferedActivityClose(scheduledID int64) bool {
 	for _, ev := range w.st.BufferedEvents {
 		var id int64
 		switch a := ev.Attributes.(type) {
@@ -245,17 +240,14 @@ func (w *wf) bufferedActivityClose(scheduledID int64) bool {
 
 // applyCommand applies one validated command; it reports whether the command
 // produced an event the workflow must be woken for.
-func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity string) bool {
+func (w *run) applyCommand(c *commandpb.Command, completedID int64, identity string) bool {
 	s := w.st
 	switch c.CommandType {
 	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
 		w.scheduleActivity(c.GetScheduleActivityTaskCommandAttributes(), completedID)
 	case enumspb.COMMAND_TYPE_START_TIMER:
 		a := c.GetStartTimerCommandAttributes()
-		ev := w.event(enumspb.EVENT_TYPE_TIMER_STARTED)
-		ev.Attributes = &historypb.HistoryEvent_TimerStartedEventAttributes{TimerStartedEventAttributes: &historypb.TimerStartedEventAttributes{
-			TimerId: a.TimerId, StartToFireTimeout: a.StartToFireTimeout, WorkflowTaskCompletedEventId: completedID,
-		}}
+		ev := w.timerStartedEvent(a.TimerId, a.StartToFireTimeout, completedID)
 		w.appendEvents(ev)
 		fireAt := after(w.t.now, nanosOf(a.StartToFireTimeout))
 		key := w.t.addTimer(&fsmpb.TimerRow{
@@ -272,49 +264,30 @@ func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity stri
 		return w.requestCancelActivity(c.GetRequestCancelActivityTaskCommandAttributes().ScheduledEventId, completedID)
 	case enumspb.COMMAND_TYPE_RECORD_MARKER:
 		a := c.GetRecordMarkerCommandAttributes()
-		ev := w.event(enumspb.EVENT_TYPE_MARKER_RECORDED)
-		ev.Attributes = &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{
-			MarkerName: a.MarkerName, Details: a.Details, WorkflowTaskCompletedEventId: completedID, Header: a.Header, Failure: a.Failure,
-		}}
-		w.appendEvents(ev)
+		w.appendEvents(w.markerRecordedEvent(a.MarkerName, a.Details, completedID, a.Header, a.Failure))
 	case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 		a := c.GetUpsertWorkflowSearchAttributesCommandAttributes()
-		ev := w.event(enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
-		ev.Attributes = &historypb.HistoryEvent_UpsertWorkflowSearchAttributesEventAttributes{UpsertWorkflowSearchAttributesEventAttributes: &historypb.UpsertWorkflowSearchAttributesEventAttributes{
-			WorkflowTaskCompletedEventId: completedID, SearchAttributes: a.GetSearchAttributes(),
-		}}
-		w.appendEvents(ev)
+		w.appendEvents(w.upsertWorkflowSearchAttributesEvent(completedID, a.GetSearchAttributes()))
 		s.SearchAttributes = mergeFields(s.SearchAttributes, a.GetSearchAttributes())
 		w.visDirty = true
 	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
 		a := c.GetModifyWorkflowPropertiesCommandAttributes()
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowPropertiesModifiedEventAttributes{WorkflowPropertiesModifiedEventAttributes: &historypb.WorkflowPropertiesModifiedEventAttributes{
-			WorkflowTaskCompletedEventId: completedID, UpsertedMemo: a.GetUpsertedMemo(),
-		}}
-		w.appendEvents(ev)
+		w.appendEvents(w.workflowPropertiesModifiedEvent(completedID, a.GetUpsertedMemo()))
 		s.Memo = mergeMemo(s.Memo, a.GetUpsertedMemo())
 		w.visDirty = true
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: &historypb.WorkflowExecutionCompletedEventAttributes{
-			Result: c.GetCompleteWorkflowExecutionCommandAttributes().GetResult(), WorkflowTaskCompletedEventId: completedID,
-		}}
-		if !w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, c.GetCompleteWorkflowExecutionCommandAttributes().GetResult(), nil) {
+		result := c.GetCompleteWorkflowExecutionCommandAttributes().GetResult()
+		ev := w.workflowExecutionCompletedEvent(result, completedID)
+		if !w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, result, nil) {
 			w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 		}
 	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
 		f := c.GetFailWorkflowExecutionCommandAttributes().GetFailure()
 		backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s))
-		attrs := &historypb.WorkflowExecutionFailedEventAttributes{
-			Failure: f, WorkflowTaskCompletedEventId: completedID, RetryState: state,
-		}
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{WorkflowExecutionFailedEventAttributes: attrs}
 		if state == enumspb.RETRY_STATE_IN_PROGRESS {
-			attrs.NewExecutionRunId = w.t.newRunID()
-			w.retryRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, attrs.NewExecutionRunId, backoff, f)
-		} else if !w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, nil, f) {
+			runID := w.t.newRunID()
+			w.retryRun(w.workflowExecutionFailedEvent(f, completedID, state, runID), enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, runID, backoff, f)
+		} else if ev := w.workflowExecutionFailedEvent(f, completedID, state, ""); !w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, nil, f) {
 			w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
 		}
 	case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
@@ -329,16 +302,13 @@ func (w *wf) applyCommand(c *commandpb.Command, completedID int64, identity stri
 		w.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes(), completedID)
 		return true
 	case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCanceledEventAttributes{WorkflowExecutionCanceledEventAttributes: &historypb.WorkflowExecutionCanceledEventAttributes{
-			Details: c.GetCancelWorkflowExecutionCommandAttributes().GetDetails(), WorkflowTaskCompletedEventId: completedID,
-		}}
+		ev := w.workflowExecutionCanceledEvent(c.GetCancelWorkflowExecutionCommandAttributes().GetDetails(), completedID)
 		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED)
 	}
 	return false
 }
 
-func (w *wf) cancelTimer(timerID string, completedID int64, identity string) {
+func (w *run) cancelTimer(timerID string, completedID int64, identity string) {
 	s := w.st
 	var startedID int64
 	if tm := s.Timers[timerID]; tm != nil {
@@ -350,14 +320,10 @@ func (w *wf) cancelTimer(timerID string, completedID int64, identity string) {
 		startedID = s.BufferedEvents[i].GetTimerFiredEventAttributes().StartedEventId
 		s.BufferedEvents = append(s.BufferedEvents[:i], s.BufferedEvents[i+1:]...)
 	}
-	ev := w.event(enumspb.EVENT_TYPE_TIMER_CANCELED)
-	ev.Attributes = &historypb.HistoryEvent_TimerCanceledEventAttributes{TimerCanceledEventAttributes: &historypb.TimerCanceledEventAttributes{
-		TimerId: timerID, StartedEventId: startedID, WorkflowTaskCompletedEventId: completedID, Identity: identity,
-	}}
-	w.appendEvents(ev)
+	w.appendEvents(w.timerCanceledEvent(timerID, startedID, completedID, identity))
 }
 
-func (w *wf) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes, completedID int64) {
+func (w *run) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes, completedID int64) {
 	s := w.st
 	s2c := nanosOf(a.ScheduleToCloseTimeout)
 	if s2c <= 0 || (s.RunTimeout > 0 && s2c > s.RunTimeout) {
@@ -377,14 +343,13 @@ func (w *wf) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes
 		queue = s.TaskQueue
 	}
 	retry := normalizeRetryPolicy(a.RetryPolicy)
-	ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-	ev.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
+	ev := w.activityTaskScheduledEvent(&historypb.ActivityTaskScheduledEventAttributes{
 		ActivityId: a.ActivityId, ActivityType: a.ActivityType,
 		TaskQueue: &taskqueuepb.TaskQueue{Name: queue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Header:    a.Header, Input: a.Input,
 		ScheduleToCloseTimeout: dur(s2c), ScheduleToStartTimeout: dur(s2s), StartToCloseTimeout: dur(st2c),
 		HeartbeatTimeout: dur(hb), WorkflowTaskCompletedEventId: completedID, RetryPolicy: retry,
-	}}
+	})
 	w.appendEvents(ev)
 	info := &fsmpb.ActivityInfo{
 		ScheduledEventId: ev.EventId, ActivityId: a.ActivityId, ActivityType: a.ActivityType, TaskQueue: queue,
@@ -409,7 +374,7 @@ func (w *wf) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes
 }
 
 // dispatchActivity queues the activity's current attempt.
-func (w *wf) dispatchActivity(a *fsmpb.ActivityInfo) {
+func (w *run) dispatchActivity(a *fsmpb.ActivityInfo) {
 	s := w.st
 	a.CurrentAttemptScheduledTime = w.t.now
 	a.TaskKey = w.t.addTask(&fsmpb.TaskRow{
@@ -423,12 +388,9 @@ func (w *wf) dispatchActivity(a *fsmpb.ActivityInfo) {
 
 // requestCancelActivity: a not-yet-started activity is canceled at once; a
 // started one is marked so its next heartbeat learns of it.
-func (w *wf) requestCancelActivity(scheduledID, completedID int64) bool {
+func (w *run) requestCancelActivity(scheduledID, completedID int64) bool {
 	a := w.st.Activities[scheduledID]
-	ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED)
-	ev.Attributes = &historypb.HistoryEvent_ActivityTaskCancelRequestedEventAttributes{ActivityTaskCancelRequestedEventAttributes: &historypb.ActivityTaskCancelRequestedEventAttributes{
-		ScheduledEventId: scheduledID, WorkflowTaskCompletedEventId: completedID,
-	}}
+	ev := w.activityTaskCancelRequestedEvent(scheduledID, completedID)
 	w.appendEvents(ev)
 	if a == nil {
 		// It finished while the task ran: its close event is buffered and
@@ -439,16 +401,12 @@ func (w *wf) requestCancelActivity(scheduledID, completedID int64) bool {
 		a.CancelRequested, a.CancelRequestedEventId = true, ev.EventId
 		return false
 	}
-	done := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED)
-	done.Attributes = &historypb.HistoryEvent_ActivityTaskCanceledEventAttributes{ActivityTaskCanceledEventAttributes: &historypb.ActivityTaskCanceledEventAttributes{
-		LatestCancelRequestedEventId: ev.EventId, ScheduledEventId: scheduledID,
-	}}
-	w.appendEvents(done)
+	w.appendEvents(w.activityTaskCanceledEvent(scheduledID, 0, ev.EventId, nil, ""))
 	w.removeActivity(a)
 	return true
 }
 
-func (w *wf) removeActivity(a *fsmpb.ActivityInfo) {
+func (w *run) removeActivity(a *fsmpb.ActivityInfo) {
 	w.releaseActivity(a)
 	delete(w.st.Activities, a.ScheduledEventId)
 }

@@ -39,7 +39,7 @@ func (t *txn) newRunID() string {
 
 // continueAsNew closes the run with WorkflowExecutionContinuedAsNew and starts
 // the next run of the same workflow id in the same entry.
-func (w *wf) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAttributes, completedID int64) {
+func (w *run) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAttributes, completedID int64) {
 	s := w.st
 	typ := a.WorkflowType
 	if typ.GetName() == "" {
@@ -57,14 +57,13 @@ func (w *wf) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAtt
 		taskTimeout = dur(s.TaskTimeout)
 	}
 	newRunID := w.t.newRunID()
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionContinuedAsNewEventAttributes{WorkflowExecutionContinuedAsNewEventAttributes: &historypb.WorkflowExecutionContinuedAsNewEventAttributes{
+	ev := w.workflowExecutionContinuedAsNewEvent(&historypb.WorkflowExecutionContinuedAsNewEventAttributes{
 		NewExecutionRunId: newRunID, WorkflowType: typ, TaskQueue: &taskqueuepb.TaskQueue{Name: tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Input: a.Input, WorkflowRunTimeout: runTimeout, WorkflowTaskTimeout: taskTimeout,
 		WorkflowTaskCompletedEventId: completedID, BackoffStartInterval: a.BackoffStartInterval,
 		Initiator: a.Initiator, Failure: a.Failure, LastCompletionResult: a.LastCompletionResult,
 		Header: a.Header, Memo: a.Memo, SearchAttributes: a.SearchAttributes,
-	}}
+	})
 	retry := a.RetryPolicy
 	if retry == nil {
 		retry = s.RetryPolicy
@@ -94,7 +93,7 @@ func canInitiator(i enumspb.ContinueAsNewInitiator) enumspb.ContinueAsNewInitiat
 
 // startNextRun closes this run with closeEv and starts its successor (same
 // workflow id, parent and first run id) in the same entry.
-func (w *wf) startNextRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string,
+func (w *run) startNextRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string,
 	req *workflowservice.StartWorkflowExecutionRequest, l runLinks) {
 	s := w.st
 	w.closeRun(closeEv, status)
@@ -126,7 +125,7 @@ func orSA(a, b *commonpb.SearchAttributes) *commonpb.SearchAttributes {
 
 // retryRun closes the run with closeEv (whose new_execution_run_id the caller
 // sets) and starts the next attempt after backoff.
-func (w *wf) retryRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string, backoff int64, f *failurepb.Failure) {
+func (w *run) retryRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string, backoff int64, f *failurepb.Failure) {
 	s := w.st
 	var first historypb.HistoryEvent
 	getProto(w.t.b, historyKey(s.Namespace, s.WorkflowId, s.RunId, 1), &first)

@@ -6,7 +6,6 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
-	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
@@ -50,7 +49,7 @@ func removeKey(keys [][]byte, k []byte) [][]byte {
 	return out
 }
 
-func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
+func (w *run) onTimer(key []byte, row *fsmpb.TimerRow) {
 	s := w.st
 	switch row.Kind {
 	case fsmpb.TimerKind_TIMER_KIND_USER:
@@ -59,22 +58,14 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 			return
 		}
 		delete(s.Timers, row.TimerId)
-		ev := w.event(enumspb.EVENT_TYPE_TIMER_FIRED)
-		ev.Attributes = &historypb.HistoryEvent_TimerFiredEventAttributes{TimerFiredEventAttributes: &historypb.TimerFiredEventAttributes{
-			TimerId: row.TimerId, StartedEventId: row.Ref,
-		}}
-		w.record(ev)
+		w.record(w.timerFiredEvent(row.TimerId, row.Ref))
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE:
 		wt := s.WorkflowTask
 		if wt == nil || wt.ScheduledEventId != row.Ref || wt.Attempt != row.Attempt || wt.StartedEventId == 0 {
 			return
 		}
 		wt.TimerKey = nil
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
-			ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId, TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE,
-		}}
-		w.appendEvents(ev)
+		w.appendEvents(w.workflowTaskTimedOutEvent(wt.ScheduledEventId, wt.StartedEventId, enumspb.TIMEOUT_TYPE_START_TO_CLOSE))
 		w.clearWorkflowTask()
 		w.clearSticky()
 		w.flushBuffered()
@@ -87,26 +78,20 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 			return
 		}
 		wt.TimerKey = nil
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
-			ScheduledEventId: wt.ScheduledEventId, TimeoutType: enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START,
-		}}
-		w.appendEvents(ev)
+		w.appendEvents(w.workflowTaskTimedOutEvent(wt.ScheduledEventId, 0, enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START))
 		w.clearWorkflowTask()
 		w.clearSticky()
 		w.scheduleWorkflowTask(row.Attempt)
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT:
 		s.TimerKeys = removeKey(s.TimerKeys, key)
 		w.failStartedWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, "")
-		attrs := &historypb.WorkflowExecutionTimedOutEventAttributes{RetryState: enumspb.RETRY_STATE_TIMEOUT}
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{WorkflowExecutionTimedOutEventAttributes: attrs}
+		ev := w.workflowExecutionTimedOutEvent(enumspb.RETRY_STATE_TIMEOUT, "")
 		if row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT {
 			f := &failurepb.Failure{Message: "workflow run timeout", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{
 				TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
 			if backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s)); state == enumspb.RETRY_STATE_IN_PROGRESS {
-				attrs.RetryState, attrs.NewExecutionRunId = state, w.t.newRunID()
-				w.retryRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, attrs.NewExecutionRunId, backoff, f)
+				runID := w.t.newRunID()
+				w.retryRun(w.workflowExecutionTimedOutEvent(state, runID), enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, runID, backoff, f)
 				return
 			}
 			if w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, nil, f) {
@@ -123,7 +108,7 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 	}
 }
 
-func (w *wf) onActivityTimer(key []byte, row *fsmpb.TimerRow) {
+func (w *run) onActivityTimer(key []byte, row *fsmpb.TimerRow) {
 	a := w.st.Activities[row.Ref]
 	if a == nil {
 		return

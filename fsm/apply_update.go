@@ -3,7 +3,6 @@ package fsm
 import (
 	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
 	updatepb "go.temporal.io/api/update/v1"
 
@@ -51,7 +50,7 @@ func protocolMessages(msgs []*protocolpb.Message) map[string]*protocolpb.Message
 
 // applyMessage applies one protocol message; it reports whether the
 // workflow must be woken (never: the worker produced these itself).
-func (w *wf) applyMessage(msg *protocolpb.Message, completedID int64, out *[]UpdateOutcome) {
+func (w *run) applyMessage(msg *protocolpb.Message, completedID int64, out *[]UpdateOutcome) {
 	s := w.st
 	body := msg.GetBody()
 	switch {
@@ -64,11 +63,7 @@ func (w *wf) applyMessage(msg *protocolpb.Message, completedID int64, out *[]Upd
 		if _, dup := s.Updates[id]; dup {
 			return
 		}
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionUpdateAcceptedEventAttributes{WorkflowExecutionUpdateAcceptedEventAttributes: &historypb.WorkflowExecutionUpdateAcceptedEventAttributes{
-			ProtocolInstanceId: id, AcceptedRequestMessageId: a.AcceptedRequestMessageId,
-			AcceptedRequestSequencingEventId: a.AcceptedRequestSequencingEventId, AcceptedRequest: a.AcceptedRequest,
-		}}
+		ev := w.workflowExecutionUpdateAcceptedEvent(id, &a)
 		w.appendEvents(ev)
 		if s.Updates == nil {
 			s.Updates = map[string]*fsmpb.UpdateInfo{}
@@ -88,10 +83,7 @@ func (w *wf) applyMessage(msg *protocolpb.Message, completedID int64, out *[]Upd
 		if info == nil || info.CompletedEventId != 0 {
 			return
 		}
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionUpdateCompletedEventAttributes{WorkflowExecutionUpdateCompletedEventAttributes: &historypb.WorkflowExecutionUpdateCompletedEventAttributes{
-			Meta: r.Meta, AcceptedEventId: info.AcceptedEventId, Outcome: r.Outcome,
-		}}
+		ev := w.workflowExecutionUpdateCompletedEvent(r.Meta, info.AcceptedEventId, r.Outcome)
 		w.appendEvents(ev)
 		info.CompletedEventId = ev.EventId
 		*out = append(*out, UpdateOutcome{UpdateID: id, Stage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED, Outcome: r.Outcome})

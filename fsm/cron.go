@@ -93,7 +93,7 @@ func firstCronBackoff(schedule string, now int64) int64 {
 // result (completion) and f its failure (failure, timeout). It reports
 // false, changing nothing, when the run has no cron schedule or the
 // schedule has no next time within the execution's expiration.
-func (w *wf) cronNext(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, result *commonpb.Payloads, f *failurepb.Failure) bool {
+func (w *run) cronNext(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, result *commonpb.Payloads, f *failurepb.Failure) bool {
 	s := w.st
 	if s.CronSchedule == "" {
 		return false
@@ -133,7 +133,7 @@ func (w *wf) cronNext(closeEv *historypb.HistoryEvent, status enumspb.WorkflowEx
 // endStartDelay ends a pending start delay early (a signal arrived): the
 // backoff timer goes and the first workflow task may be scheduled. It
 // reports false for a cron or retry backoff, which signals do not end.
-func (w *wf) endStartDelay() bool {
+func (w *run) endStartDelay() bool {
 	s := w.st
 	if !s.StartDelay {
 		return false
