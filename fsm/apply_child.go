@@ -11,6 +11,25 @@ import (
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
 
+// The StartChildWorkflowExecution command.
+
+func (w *run) validateStartChild(_ *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetStartChildWorkflowExecutionCommandAttributes()
+	cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
+	switch {
+	case a.GetWorkflowId() == "":
+		return bad(cause, "command %d: workflow_id is not set", i)
+	case a.GetWorkflowType().GetName() == "":
+		return bad(cause, "command %d: workflow_type is not set", i)
+	}
+	return nil
+}
+
+func (w *run) applyStartChild(tc *taskCompletion, c *commandpb.Command) bool {
+	w.startChild(c.GetStartChildWorkflowExecutionCommandAttributes(), tc.completedID)
+	return true
+}
+
 // startChild applies a StartChildWorkflowExecution command: the Initiated
 // event, then (in the same entry) either the child's first run and the
 // parent's ChildWorkflowExecutionStarted event, or StartChildWorkflowExecutionFailed.

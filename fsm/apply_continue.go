@@ -37,6 +37,12 @@ func (t *txn) newRunID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
+// applyContinueAsNew applies the ContinueAsNewWorkflowExecution command.
+func (w *run) applyContinueAsNew(tc *taskCompletion, c *commandpb.Command) bool {
+	w.continueAsNew(c.GetContinueAsNewWorkflowExecutionCommandAttributes(), tc.completedID)
+	return false
+}
+
 // continueAsNew closes the run with WorkflowExecutionContinuedAsNew and starts
 // the next run of the same workflow id in the same entry.
 func (w *run) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAttributes, completedID int64) {

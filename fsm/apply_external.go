@@ -9,7 +9,36 @@ import (
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
 
-// Signals and cancel requests to other workflows (the external commands).
+// Signals and cancel requests to other workflows: the
+// SignalExternalWorkflowExecution and RequestCancelExternalWorkflowExecution
+// commands.
+
+func (w *run) validateSignalExternal(_ *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetSignalExternalWorkflowExecutionCommandAttributes()
+	if a.GetExecution().GetWorkflowId() == "" || a.GetSignalName() == "" {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+			"command %d: execution.workflow_id and signal_name are required", i)
+	}
+	return nil
+}
+
+func (w *run) applySignalExternal(tc *taskCompletion, c *commandpb.Command) bool {
+	w.signalExternal(c.GetSignalExternalWorkflowExecutionCommandAttributes(), tc.completedID)
+	return true
+}
+
+func (w *run) validateCancelExternal(_ *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	if c.GetRequestCancelExternalWorkflowExecutionCommandAttributes().GetWorkflowId() == "" {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+			"command %d: workflow_id is not set", i)
+	}
+	return nil
+}
+
+func (w *run) applyCancelExternal(tc *taskCompletion, c *commandpb.Command) bool {
+	w.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes(), tc.completedID)
+	return true
+}
 
 // signalExternal applies SignalExternalWorkflowExecution: Initiated, then
 // (same entry) the target's Signaled event and ExternalWorkflowExecutionSignaled,

@@ -3,7 +3,7 @@ package fsm
 import (
 	"bytes"
 
-	commonpb "go.temporal.io/api/common/v1"
+	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 
@@ -37,6 +37,80 @@ func (t *txn) fireTimers(op *fsmpb.FireTimers) *Result {
 		w.save()
 	}
 	return res
+}
+
+// The StartTimer and CancelTimer commands.
+
+func (w *run) validateStartTimer(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetStartTimerCommandAttributes()
+	cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES
+	switch {
+	case a == nil || a.TimerId == "":
+		return bad(cause, "command %d: timer_id is not set", i)
+	case tc.timerIDs[a.TimerId]:
+		return bad(cause, "command %d: timer_id %q is already in use", i, a.TimerId)
+	case nanosOf(a.StartToFireTimeout) <= 0:
+		return bad(cause, "command %d: start_to_fire_timeout must be positive", i)
+	}
+	tc.timerIDs[a.TimerId] = true
+	return nil
+}
+
+func (w *run) applyStartTimer(tc *taskCompletion, c *commandpb.Command) bool {
+	s := w.st
+	a := c.GetStartTimerCommandAttributes()
+	ev := w.timerStartedEvent(a.TimerId, a.StartToFireTimeout, tc.completedID)
+	w.appendEvents(ev)
+	fireAt := after(w.t.now, nanosOf(a.StartToFireTimeout))
+	key := w.t.addTimer(&fsmpb.TimerRow{
+		Kind: fsmpb.TimerKind_TIMER_KIND_USER, Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId,
+		Ref: ev.EventId, FireAt: fireAt, TimerId: a.TimerId,
+	})
+	if s.Timers == nil {
+		s.Timers = map[string]*fsmpb.UserTimerInfo{}
+	}
+	s.Timers[a.TimerId] = &fsmpb.UserTimerInfo{TimerId: a.TimerId, StartedEventId: ev.EventId, FireAt: fireAt, TimerKey: key}
+	return false
+}
+
+func (w *run) validateCancelTimer(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetCancelTimerCommandAttributes()
+	if a == nil || (!tc.timerIDs[a.TimerId] && w.bufferedTimerFired(a.TimerId) < 0) {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
+			"command %d: no pending timer %q", i, a.GetTimerId())
+	}
+	delete(tc.timerIDs, a.TimerId)
+	return nil
+}
+
+func (w *run) applyCancelTimer(tc *taskCompletion, c *commandpb.Command) bool {
+	w.cancelTimer(c.GetCancelTimerCommandAttributes().TimerId, tc.completedID, tc.identity)
+	return false
+}
+
+func (w *run) cancelTimer(timerID string, completedID int64, identity string) {
+	s := w.st
+	var startedID int64
+	if tm := s.Timers[timerID]; tm != nil {
+		startedID = tm.StartedEventId
+		w.t.delTimer(tm.TimerKey)
+		delete(s.Timers, timerID)
+	} else if i := w.bufferedTimerFired(timerID); i >= 0 {
+		// It fired while the task ran: the cancel wins, as in Temporal.
+		startedID = s.BufferedEvents[i].GetTimerFiredEventAttributes().StartedEventId
+		s.BufferedEvents = append(s.BufferedEvents[:i], s.BufferedEvents[i+1:]...)
+	}
+	w.appendEvents(w.timerCanceledEvent(timerID, startedID, completedID, identity))
+}
+
+// bufferedTimerFired finds a buffered TimerFired event for timerID (-1: none).
+func (w *run) bufferedTimerFired(timerID string) int {
+	for i, ev := range w.st.BufferedEvents {
+		if ev.GetTimerFiredEventAttributes().GetTimerId() == timerID && ev.EventType == enumspb.EVENT_TYPE_TIMER_FIRED {
+			return i
+		}
+	}
+	return -1
 }
 
 func removeKey(keys [][]byte, k []byte) [][]byte {
@@ -142,45 +216,4 @@ func (w *run) onActivityTimer(key []byte, row *fsmpb.TimerRow) {
 			w.dispatchActivity(a)
 		}
 	}
-}
-
-// mergeFields upserts search attributes (a nil or empty payload removes).
-func mergeFields(cur, upd *commonpb.SearchAttributes) *commonpb.SearchAttributes {
-	if upd == nil {
-		return cur
-	}
-	if cur == nil {
-		cur = &commonpb.SearchAttributes{}
-	}
-	if cur.IndexedFields == nil {
-		cur.IndexedFields = map[string]*commonpb.Payload{}
-	}
-	for k, v := range upd.IndexedFields {
-		if v == nil || len(v.Data) == 0 {
-			delete(cur.IndexedFields, k)
-		} else {
-			cur.IndexedFields[k] = v
-		}
-	}
-	return cur
-}
-
-func mergeMemo(cur, upd *commonpb.Memo) *commonpb.Memo {
-	if upd == nil {
-		return cur
-	}
-	if cur == nil {
-		cur = &commonpb.Memo{}
-	}
-	if cur.Fields == nil {
-		cur.Fields = map[string]*commonpb.Payload{}
-	}
-	for k, v := range upd.Fields {
-		if v == nil || len(v.Data) == 0 {
-			delete(cur.Fields, k)
-		} else {
-			cur.Fields[k] = v
-		}
-	}
-	return cur
 }

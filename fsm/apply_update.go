@@ -48,9 +48,30 @@ func protocolMessages(msgs []*protocolpb.Message) map[string]*protocolpb.Message
 	return m
 }
 
-// applyMessage applies one protocol message; it reports whether the
-// workflow must be woken (never: the worker produced these itself).
-func (w *run) applyMessage(msg *protocolpb.Message, completedID int64, out *[]UpdateOutcome) {
+// The ProtocolMessage command sequences one of the completion's messages
+// among the commands; messages no command names are applied after them.
+
+func (w *run) validateProtocolMessage(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	id := c.GetProtocolMessageCommandAttributes().GetMessageId()
+	if tc.msgs[id] == nil {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+			"command %d: protocol message %q is not in the request", i, id)
+	}
+	return nil
+}
+
+// applyProtocolMessage never wakes the workflow: the worker produced the
+// message itself.
+func (w *run) applyProtocolMessage(tc *taskCompletion, c *commandpb.Command) bool {
+	id := c.GetProtocolMessageCommandAttributes().GetMessageId()
+	tc.usedMsgs[id] = true
+	w.applyMessage(tc.msgs[id], &tc.updates)
+	return false
+}
+
+// applyMessage applies one protocol message, adding the update progress it
+// makes to out.
+func (w *run) applyMessage(msg *protocolpb.Message, out *[]UpdateOutcome) {
 	s := w.st
 	body := msg.GetBody()
 	switch {
@@ -95,9 +116,4 @@ func (w *run) applyMessage(msg *protocolpb.Message, completedID int64, out *[]Up
 		*out = append(*out, UpdateOutcome{UpdateID: msg.ProtocolInstanceId, Stage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED,
 			Outcome: &updatepb.Outcome{Value: &updatepb.Outcome_Failure{Failure: r.Failure}}})
 	}
-	_ = completedID
-}
-
-func isProtocolCommand(c *commandpb.Command) bool {
-	return c.CommandType == enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE
 }
