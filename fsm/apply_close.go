@@ -4,6 +4,7 @@ import (
 	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 )
 
 // The commands on the workflow itself: close it (CompleteWorkflowExecution,
@@ -12,28 +13,17 @@ import (
 
 func (w *run) applyCompleteWorkflow(tc *taskCompletion, c *commandpb.Command) bool {
 	result := c.GetCompleteWorkflowExecutionCommandAttributes().GetResult()
-	ev := w.workflowExecutionCompletedEvent(result, tc.completedID)
-	if !w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, result, nil) {
-		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
-	}
+	w.closeOrCron(w.workflowExecutionCompletedEvent(result, tc.completedID), enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, result, nil)
 	return false
 }
 
 // applyFailWorkflow: a failure the retry policy retries starts the next
-// attempt; else the next cron run, if any, starts.
+// attempt; else the next cron run, if any, starts (apply_continue.go).
 func (w *run) applyFailWorkflow(tc *taskCompletion, c *commandpb.Command) bool {
-	s := w.st
 	f := c.GetFailWorkflowExecutionCommandAttributes().GetFailure()
-	backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s))
-	if state == enumspb.RETRY_STATE_IN_PROGRESS {
-		runID := w.t.newRunID()
-		w.retryRun(w.workflowExecutionFailedEvent(f, tc.completedID, state, runID), enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, runID, backoff, f)
-		return false
-	}
-	ev := w.workflowExecutionFailedEvent(f, tc.completedID, state, "")
-	if !w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, nil, f) {
-		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
-	}
+	w.retryOrClose(f, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, func(state enumspb.RetryState, newRunID string) *historypb.HistoryEvent {
+		return w.workflowExecutionFailedEvent(f, tc.completedID, state, newRunID)
+	})
 	return false
 }
 

@@ -14,9 +14,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 )
 
-// Continue-as-new, workflow retry and run ids: how a run closes and hands
-// its workflow id on to the next run of the chain in the same entry. Cron
-// (the schedule and cronNext) is in cron.go.
+// Run chains: continue-as-new, workflow retry, the next cron run and new run
+// ids: how a run closes and hands its workflow id on to the next run of the
+// chain in the same entry. The cron schedule arithmetic is in cron.go, the
+// one retry evaluator in retry.go.
 
 // newRunID returns the next leader-stamped run id of the command, or, for
 // runs started by a timer (retries, cron), one derived from the log position:
@@ -143,4 +144,71 @@ func (w *run) retryRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowE
 		RetryPolicy: s.RetryPolicy, CronSchedule: s.CronSchedule, Memo: s.Memo, SearchAttributes: s.SearchAttributes,
 		Header: start.GetHeader(),
 	}, runLinks{attempt: s.Attempt + 1, backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_RETRY, lastFailure: f})
+}
+
+// closeOrCron closes the run with closeEv (completed, failed or timed out
+// and not retried) unless its cron schedule starts the next run.
+func (w *run) closeOrCron(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, result *commonpb.Payloads, f *failurepb.Failure) {
+	if !w.cronNext(closeEv, status, result, f) {
+		w.closeRun(closeEv, status)
+	}
+}
+
+// retryOrClose ends a run that failed with f (a failure or a run timeout):
+// the next attempt when the retry policy retries it (retryDecision), else
+// the next cron run, else just the close. closeEvent builds the close event
+// for the decision's retry state and the next attempt's run id ("": not
+// retried).
+func (w *run) retryOrClose(f *failurepb.Failure, status enumspb.WorkflowExecutionStatus,
+	closeEvent func(state enumspb.RetryState, newRunID string) *historypb.HistoryEvent) {
+	s := w.st
+	backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s))
+	if state == enumspb.RETRY_STATE_IN_PROGRESS {
+		runID := w.t.newRunID()
+		w.retryRun(closeEvent(state, runID), status, runID, backoff, f)
+		return
+	}
+	w.closeOrCron(closeEvent(state, ""), status, nil, f)
+}
+
+// cronNext starts the run's next cron run, closing this one with closeEv
+// (whose new_execution_run_id it sets) and status. result is the run's
+// result (completion) and f its failure (failure, timeout). It reports
+// false, changing nothing, when the run has no cron schedule or the
+// schedule has no next time within the execution's expiration.
+func (w *run) cronNext(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, result *commonpb.Payloads, f *failurepb.Failure) bool {
+	s := w.st
+	if s.CronSchedule == "" {
+		return false
+	}
+	backoff, ok := cronBackoff(s.CronSchedule, s.StartTime, w.t.now)
+	if !ok || (s.ExecutionExpiration > 0 && reaches(after(w.t.now, backoff), s.ExecutionExpiration)) {
+		return false
+	}
+	runID := w.t.newRunID()
+	switch a := closeEv.Attributes.(type) {
+	case *historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes:
+		a.WorkflowExecutionCompletedEventAttributes.NewExecutionRunId = runID
+	case *historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes:
+		a.WorkflowExecutionFailedEventAttributes.NewExecutionRunId = runID
+	case *historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes:
+		a.WorkflowExecutionTimedOutEventAttributes.NewExecutionRunId = runID
+	default:
+		return false
+	}
+	var first historypb.HistoryEvent
+	getProto(w.t.b, historyKey(s.Namespace, s.WorkflowId, s.RunId, 1), &first)
+	start := first.GetWorkflowExecutionStartedEventAttributes()
+	if result == nil {
+		// A failed run hands on the last successful run's result.
+		result = start.GetLastCompletionResult()
+	}
+	w.startNextRun(closeEv, status, runID, &workflowservice.StartWorkflowExecutionRequest{
+		Namespace: s.Namespace, WorkflowId: s.WorkflowId, WorkflowType: s.WorkflowType,
+		TaskQueue: &taskqueuepb.TaskQueue{Name: s.TaskQueue}, Input: start.GetInput(),
+		WorkflowRunTimeout: dur(s.RunTimeout), WorkflowTaskTimeout: dur(s.TaskTimeout), Identity: s.Identity,
+		RetryPolicy: s.RetryPolicy, CronSchedule: s.CronSchedule, Memo: s.Memo, SearchAttributes: s.SearchAttributes,
+		Header: start.GetHeader(),
+	}, runLinks{backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE, lastResult: result, lastFailure: f})
+	return true
 }

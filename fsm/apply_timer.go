@@ -6,6 +6,7 @@ import (
 	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
@@ -159,20 +160,20 @@ func (w *run) onTimer(key []byte, row *fsmpb.TimerRow) {
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT:
 		s.TimerKeys = removeKey(s.TimerKeys, key)
 		w.failStartedWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, "")
-		ev := w.workflowExecutionTimedOutEvent(enumspb.RETRY_STATE_TIMEOUT, "")
-		if row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT {
-			f := &failurepb.Failure{Message: "workflow run timeout", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{
-				TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
-			if backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s)); state == enumspb.RETRY_STATE_IN_PROGRESS {
-				runID := w.t.newRunID()
-				w.retryRun(w.workflowExecutionTimedOutEvent(state, runID), enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, runID, backoff, f)
-				return
-			}
-			if w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, nil, f) {
-				return
-			}
+		if row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT {
+			w.closeRun(w.workflowExecutionTimedOutEvent(enumspb.RETRY_STATE_TIMEOUT, ""), enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
+			return
 		}
-		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
+		// A run timeout is retried like a failure; one that is not records
+		// RETRY_STATE_TIMEOUT whatever the reason (DESIGN.md).
+		f := &failurepb.Failure{Message: "workflow run timeout", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{
+			TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
+		w.retryOrClose(f, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, func(state enumspb.RetryState, newRunID string) *historypb.HistoryEvent {
+			if newRunID == "" {
+				state = enumspb.RETRY_STATE_TIMEOUT
+			}
+			return w.workflowExecutionTimedOutEvent(state, newRunID)
+		})
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF:
 		s.TimerKeys = removeKey(s.TimerKeys, key)
 		s.FirstWorkflowTaskBackoff = 0

@@ -155,6 +155,28 @@ func (w *run) ensureWorkflowTask() {
 	}
 }
 
+// endStartDelay ends a pending start delay early (a signal arrived): the
+// backoff timer goes and the first workflow task may be scheduled. It
+// reports false for a cron or retry backoff, which signals do not end.
+func (w *run) endStartDelay() bool {
+	s := w.st
+	if !s.StartDelay {
+		return false
+	}
+	keep := s.TimerKeys[:0]
+	for _, k := range s.TimerKeys {
+		var row fsmpb.TimerRow
+		if w.t.get(k, &row) && row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF {
+			w.t.delTimer(k)
+			continue
+		}
+		keep = append(keep, k)
+	}
+	s.TimerKeys = keep
+	s.FirstWorkflowTaskBackoff, s.StartDelay = 0, false
+	return true
+}
+
 // scheduleWorkflowTask schedules the next workflow task: on the sticky
 // queue of the worker that cached the workflow (if any, with a
 // schedule-to-start timeout that falls back to the normal queue), else on the
