@@ -107,7 +107,7 @@ func (w *run) cancelTimer(timerID string, completedID int64, identity string) {
 // bufferedTimerFired finds a buffered TimerFired event for timerID (-1: none).
 func (w *run) bufferedTimerFired(timerID string) int {
 	for i, ev := range w.st.BufferedEvents {
-		if ev.GetTimerFiredEventAttributes().GetTimerId() == timerID && ev.EventType == enumspb.EVENT_TYPE_TIMER_FIRED {
+		if a := ev.GetTimerFiredEventAttributes(); a != nil && a.TimerId == timerID {
 			return i
 		}
 	}

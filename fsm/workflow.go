@@ -310,7 +310,7 @@ func (w *run) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecut
 // parent learns only of the chain's end).
 func continues(ev *historypb.HistoryEvent) bool {
 	switch {
-	case ev.EventType == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+	case ev.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil:
 		return true
 	case ev.GetWorkflowExecutionFailedEventAttributes().GetNewExecutionRunId() != "",
 		ev.GetWorkflowExecutionTimedOutEventAttributes().GetNewExecutionRunId() != "",
