@@ -13,7 +13,9 @@ import (
 
 func (w *run) applyCompleteWorkflow(tc *taskCompletion, c *commandpb.Command) bool {
 	result := c.GetCompleteWorkflowExecutionCommandAttributes().GetResult()
-	w.closeOrCron(w.workflowExecutionCompletedEvent(result, tc.completedID), enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, result, nil)
+	w.closeOrCron(enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, result, nil, func(newRunID string) *historypb.HistoryEvent {
+		return w.workflowExecutionCompletedEvent(result, tc.completedID, newRunID)
+	})
 	return false
 }
 

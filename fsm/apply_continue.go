@@ -130,85 +130,66 @@ func orSA(a, b *commonpb.SearchAttributes) *commonpb.SearchAttributes {
 	return b
 }
 
-// retryRun closes the run with closeEv (whose new_execution_run_id the caller
-// sets) and starts the next attempt after backoff.
-func (w *run) retryRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string, backoff int64, f *failurepb.Failure) {
-	s := w.st
-	var first historypb.HistoryEvent
-	getProto(w.t.b, historyKey(s.Namespace, s.WorkflowId, s.RunId, 1), &first)
-	start := first.GetWorkflowExecutionStartedEventAttributes()
-	w.startNextRun(closeEv, status, runID, &workflowservice.StartWorkflowExecutionRequest{
-		Namespace: s.Namespace, WorkflowId: s.WorkflowId, WorkflowType: s.WorkflowType,
-		TaskQueue: &taskqueuepb.TaskQueue{Name: s.TaskQueue}, Input: start.GetInput(),
-		WorkflowRunTimeout: dur(s.RunTimeout), WorkflowTaskTimeout: dur(s.TaskTimeout), Identity: s.Identity,
-		RetryPolicy: s.RetryPolicy, CronSchedule: s.CronSchedule, Memo: s.Memo, SearchAttributes: s.SearchAttributes,
-		Header: start.GetHeader(),
-	}, runLinks{attempt: s.Attempt + 1, backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_RETRY, lastFailure: f})
-}
-
-// closeOrCron closes the run with closeEv (completed, failed or timed out
-// and not retried) unless its cron schedule starts the next run.
-func (w *run) closeOrCron(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, result *commonpb.Payloads, f *failurepb.Failure) {
-	if !w.cronNext(closeEv, status, result, f) {
-		w.closeRun(closeEv, status)
-	}
-}
+// A run that completes, fails or times out may hand over to the next run of
+// its chain: a retry (retryOrClose) or the next cron run (closeOrCron). Its
+// close event then names that run; closeEvent builds it for the next run's id
+// ("": none).
 
 // retryOrClose ends a run that failed with f (a failure or a run timeout):
 // the next attempt when the retry policy retries it (retryDecision), else
-// the next cron run, else just the close. closeEvent builds the close event
-// for the decision's retry state and the next attempt's run id ("": not
-// retried).
+// closeOrCron. closeEvent also takes the decision's retry state.
 func (w *run) retryOrClose(f *failurepb.Failure, status enumspb.WorkflowExecutionStatus,
 	closeEvent func(state enumspb.RetryState, newRunID string) *historypb.HistoryEvent) {
 	s := w.st
 	backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s))
 	if state == enumspb.RETRY_STATE_IN_PROGRESS {
 		runID := w.t.newRunID()
-		w.retryRun(closeEvent(state, runID), status, runID, backoff, f)
+		req, _ := w.repeatRequest()
+		w.startNextRun(closeEvent(state, runID), status, runID, req,
+			runLinks{attempt: s.Attempt + 1, backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_RETRY, lastFailure: f})
 		return
 	}
-	w.closeOrCron(closeEvent(state, ""), status, nil, f)
+	w.closeOrCron(status, nil, f, func(newRunID string) *historypb.HistoryEvent { return closeEvent(state, newRunID) })
 }
 
-// cronNext starts the run's next cron run, closing this one with closeEv
-// (whose new_execution_run_id it sets) and status. result is the run's
-// result (completion) and f its failure (failure, timeout). It reports
-// false, changing nothing, when the run has no cron schedule or the
-// schedule has no next time within the execution's expiration.
-func (w *run) cronNext(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, result *commonpb.Payloads, f *failurepb.Failure) bool {
+// closeOrCron ends a run that completed, or failed or timed out without a
+// retry: the next cron run when the run's schedule has one within the
+// execution's expiration, else just the close. result is the run's result
+// (completion) and f its failure; a failed run hands on the last successful
+// run's result.
+func (w *run) closeOrCron(status enumspb.WorkflowExecutionStatus, result *commonpb.Payloads, f *failurepb.Failure,
+	closeEvent func(newRunID string) *historypb.HistoryEvent) {
 	s := w.st
-	if s.CronSchedule == "" {
-		return false
+	backoff, ok := int64(0), false
+	if s.CronSchedule != "" {
+		backoff, ok = cronBackoff(s.CronSchedule, s.StartTime, w.t.now)
 	}
-	backoff, ok := cronBackoff(s.CronSchedule, s.StartTime, w.t.now)
 	if !ok || (s.ExecutionExpiration > 0 && reaches(after(w.t.now, backoff), s.ExecutionExpiration)) {
-		return false
+		w.closeRun(closeEvent(""), status)
+		return
 	}
 	runID := w.t.newRunID()
-	switch a := closeEv.Attributes.(type) {
-	case *historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes:
-		a.WorkflowExecutionCompletedEventAttributes.NewExecutionRunId = runID
-	case *historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes:
-		a.WorkflowExecutionFailedEventAttributes.NewExecutionRunId = runID
-	case *historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes:
-		a.WorkflowExecutionTimedOutEventAttributes.NewExecutionRunId = runID
-	default:
-		return false
+	req, start := w.repeatRequest()
+	if result == nil {
+		result = start.GetLastCompletionResult()
 	}
+	w.startNextRun(closeEvent(runID), status, runID, req,
+		runLinks{backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE, lastResult: result, lastFailure: f})
+}
+
+// repeatRequest is the start request of the run's next retry or cron run:
+// the run's own, with the input and header of its Started event (returned
+// too).
+func (w *run) repeatRequest() (*workflowservice.StartWorkflowExecutionRequest, *historypb.WorkflowExecutionStartedEventAttributes) {
+	s := w.st
 	var first historypb.HistoryEvent
 	getProto(w.t.b, historyKey(s.Namespace, s.WorkflowId, s.RunId, 1), &first)
 	start := first.GetWorkflowExecutionStartedEventAttributes()
-	if result == nil {
-		// A failed run hands on the last successful run's result.
-		result = start.GetLastCompletionResult()
-	}
-	w.startNextRun(closeEv, status, runID, &workflowservice.StartWorkflowExecutionRequest{
+	return &workflowservice.StartWorkflowExecutionRequest{
 		Namespace: s.Namespace, WorkflowId: s.WorkflowId, WorkflowType: s.WorkflowType,
 		TaskQueue: &taskqueuepb.TaskQueue{Name: s.TaskQueue}, Input: start.GetInput(),
 		WorkflowRunTimeout: dur(s.RunTimeout), WorkflowTaskTimeout: dur(s.TaskTimeout), Identity: s.Identity,
 		RetryPolicy: s.RetryPolicy, CronSchedule: s.CronSchedule, Memo: s.Memo, SearchAttributes: s.SearchAttributes,
 		Header: start.GetHeader(),
-	}, runLinks{backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE, lastResult: result, lastFailure: f})
-	return true
+	}, start
 }

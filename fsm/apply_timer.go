@@ -169,7 +169,7 @@ func (w *run) onTimer(key []byte, row *fsmpb.TimerRow) {
 		f := &failurepb.Failure{Message: "workflow run timeout", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{
 			TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
 		w.retryOrClose(f, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, func(state enumspb.RetryState, newRunID string) *historypb.HistoryEvent {
-			if newRunID == "" {
+			if state != enumspb.RETRY_STATE_IN_PROGRESS {
 				state = enumspb.RETRY_STATE_TIMEOUT
 			}
 			return w.workflowExecutionTimedOutEvent(state, newRunID)

@@ -16,7 +16,7 @@ import (
 // standard five-field cron specs or descriptors (@hourly, @every 90s),
 // always in UTC: time zones (CRON_TZ=) are not supported, which also keeps
 // the computation independent of the host's time zone database. This file
-// holds the schedule arithmetic; cronNext (apply_continue.go) starts the
+// holds the schedule arithmetic; closeOrCron (apply_continue.go) starts the
 // next run.
 
 // ValidCronSchedule reports whether schedule can be used (rpc/ checks it

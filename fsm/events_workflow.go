@@ -32,16 +32,17 @@ func (w *run) workflowExecutionStartedEvent(attrs *historypb.WorkflowExecutionSt
 	return ev
 }
 
-func (w *run) workflowExecutionCompletedEvent(result *commonpb.Payloads, completedID int64) *historypb.HistoryEvent {
+// The close events that may hand over to a next run (a retry, the next cron
+// run) name it in newRunID ("": none).
+
+func (w *run) workflowExecutionCompletedEvent(result *commonpb.Payloads, completedID int64, newRunID string) *historypb.HistoryEvent {
 	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{WorkflowExecutionCompletedEventAttributes: &historypb.WorkflowExecutionCompletedEventAttributes{
-		Result: result, WorkflowTaskCompletedEventId: completedID,
+		Result: result, WorkflowTaskCompletedEventId: completedID, NewExecutionRunId: newRunID,
 	}}
 	return ev
 }
 
-// workflowExecutionFailedEvent: newRunID names the retry's run ("" when the
-// failure is not retried; cronNext sets it for a cron run).
 func (w *run) workflowExecutionFailedEvent(f *failurepb.Failure, completedID int64, state enumspb.RetryState, newRunID string) *historypb.HistoryEvent {
 	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
@@ -50,7 +51,6 @@ func (w *run) workflowExecutionFailedEvent(f *failurepb.Failure, completedID int
 	return ev
 }
 
-// workflowExecutionTimedOutEvent: as workflowExecutionFailedEvent.
 func (w *run) workflowExecutionTimedOutEvent(state enumspb.RetryState, newRunID string) *historypb.HistoryEvent {
 	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{WorkflowExecutionTimedOutEventAttributes: &historypb.WorkflowExecutionTimedOutEventAttributes{
