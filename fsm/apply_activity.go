@@ -3,9 +3,11 @@ package fsm
 import (
 	"fmt"
 
+	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
@@ -13,7 +15,7 @@ import (
 // findActivity resolves an activity by scheduled event id (token) or by
 // activity id (the ById forms). Activity ids are unique among pending
 // activities, so the map walk has one possible answer.
-func (w *wf) findActivity(scheduledID int64, attempt int32, activityID string) *fsmpb.ActivityInfo {
+func (w *run) findActivity(scheduledID int64, attempt int32, activityID string) *fsmpb.ActivityInfo {
 	if scheduledID > 0 {
 		a := w.st.Activities[scheduledID]
 		if a == nil || a.Attempt != attempt {
@@ -29,6 +31,165 @@ func (w *wf) findActivity(scheduledID int64, attempt int32, activityID string) *
 	return nil
 }
 
+// The ScheduleActivityTask and RequestCancelActivityTask commands.
+
+func (w *run) validateScheduleActivity(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetScheduleActivityTaskCommandAttributes()
+	cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
+	switch {
+	case a == nil:
+		return bad(cause, "command %d: ScheduleActivityTaskCommandAttributes is not set", i)
+	case a.ActivityId == "":
+		return bad(cause, "command %d: activity_id is not set", i)
+	case a.GetActivityType().GetName() == "":
+		return bad(cause, "command %d: activity_type is not set", i)
+	case tc.activityIDs[a.ActivityId]:
+		return bad(cause, "command %d: activity_id %q is already in use", i, a.ActivityId)
+	case nanosOf(a.StartToCloseTimeout) <= 0 && nanosOf(a.ScheduleToCloseTimeout) <= 0:
+		return bad(cause, "command %d: a valid StartToClose or ScheduleToClose timeout is required", i)
+	}
+	tc.activityIDs[a.ActivityId] = true
+	return nil
+}
+
+func (w *run) applyScheduleActivity(tc *taskCompletion, c *commandpb.Command) bool {
+	w.scheduleActivity(c.GetScheduleActivityTaskCommandAttributes(), tc.completedID)
+	return false
+}
+
+func (w *run) validateRequestCancelActivity(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	s := w.st
+	a := c.GetRequestCancelActivityTaskCommandAttributes()
+	if a == nil || (s.Activities[a.ScheduledEventId] == nil && !w.bufferedActivityClose(a.ScheduledEventId)) {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+			"command %d: no pending activity scheduled by event %d", i, a.GetScheduledEventId())
+	}
+	// A second request would find the activity gone (canceled by the
+	// first) or already asked: Temporal rejects duplicates, too.
+	if tc.cancelIDs[a.ScheduledEventId] || s.Activities[a.ScheduledEventId].GetCancelRequested() {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+			"command %d: cancellation of the activity scheduled by event %d was already requested", i, a.ScheduledEventId)
+	}
+	tc.cancelIDs[a.ScheduledEventId] = true
+	return nil
+}
+
+func (w *run) applyRequestCancelActivity(tc *taskCompletion, c *commandpb.Command) bool {
+	return w.requestCancelActivity(c.GetRequestCancelActivityTaskCommandAttributes().ScheduledEventId, tc.completedID)
+}
+
+func (w *run) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes, completedID int64) {
+	s := w.st
+	s2c := nanosOf(a.ScheduleToCloseTimeout)
+	if s2c <= 0 || (s.RunTimeout > 0 && s2c > s.RunTimeout) {
+		s2c = s.RunTimeout
+	}
+	st2c := nanosOf(a.StartToCloseTimeout)
+	if st2c <= 0 || (s2c > 0 && st2c > s2c) {
+		st2c = s2c
+	}
+	s2s := nanosOf(a.ScheduleToStartTimeout)
+	if s2s <= 0 || (s2c > 0 && s2s > s2c) {
+		s2s = s2c
+	}
+	hb := min(nanosOf(a.HeartbeatTimeout), st2c)
+	queue := a.GetTaskQueue().GetName()
+	if queue == "" {
+		queue = s.TaskQueue
+	}
+	retry := normalizeRetryPolicy(a.RetryPolicy)
+	ev := w.activityTaskScheduledEvent(&historypb.ActivityTaskScheduledEventAttributes{
+		ActivityId: a.ActivityId, ActivityType: a.ActivityType,
+		TaskQueue: &taskqueuepb.TaskQueue{Name: queue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		Header:    a.Header, Input: a.Input,
+		ScheduleToCloseTimeout: dur(s2c), ScheduleToStartTimeout: dur(s2s), StartToCloseTimeout: dur(st2c),
+		HeartbeatTimeout: dur(hb), WorkflowTaskCompletedEventId: completedID, RetryPolicy: retry,
+	})
+	w.appendEvents(ev)
+	info := &fsmpb.ActivityInfo{
+		ScheduledEventId: ev.EventId, ActivityId: a.ActivityId, ActivityType: a.ActivityType, TaskQueue: queue,
+		Header: a.Header, Input: a.Input, ScheduleToCloseTimeout: s2c, ScheduleToStartTimeout: s2s,
+		StartToCloseTimeout: st2c, HeartbeatTimeout: hb, RetryPolicy: retry, Attempt: 1,
+		ScheduledTime: w.t.now,
+	}
+	if s.Activities == nil {
+		s.Activities = map[int64]*fsmpb.ActivityInfo{}
+	}
+	s.Activities[ev.EventId] = info
+	if s2c > 0 {
+		w.addActivityTimer(info, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_CLOSE, after(w.t.now, s2c))
+	}
+	if a.RequestEagerExecution && queue == s.TaskQueue && len(w.eager) < MaxEagerActivities {
+		// Eager dispatch: the worker completing this task runs the activity
+		// itself, saving it a poll (Temporal's eager activity execution).
+		w.eager = append(w.eager, w.markActivityStarted(info, w.identity, ""))
+		return
+	}
+	w.dispatchActivity(info)
+}
+
+// dispatchActivity queues the activity's current attempt.
+func (w *run) dispatchActivity(a *fsmpb.ActivityInfo) {
+	s := w.st
+	a.CurrentAttemptScheduledTime = w.t.now
+	a.TaskKey = w.t.addTask(&fsmpb.TaskRow{
+		Namespace: s.Namespace, TaskQueue: a.TaskQueue, Kind: fsmpb.TaskKind_TASK_KIND_ACTIVITY,
+		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: a.ScheduledEventId, Attempt: a.Attempt,
+	})
+	if a.ScheduleToStartTimeout > 0 && a.ScheduleToStartTimeout != a.ScheduleToCloseTimeout {
+		w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START, after(w.t.now, a.ScheduleToStartTimeout))
+	}
+}
+
+// requestCancelActivity: a not-yet-started activity is canceled at once; a
+// started one is marked so its next heartbeat learns of it.
+func (w *run) requestCancelActivity(scheduledID, completedID int64) bool {
+	a := w.st.Activities[scheduledID]
+	ev := w.activityTaskCancelRequestedEvent(scheduledID, completedID)
+	w.appendEvents(ev)
+	if a == nil {
+		// It finished while the task ran: its close event is buffered and
+		// follows. Temporal records the request all the same.
+		return false
+	}
+	if a.StartedTime > 0 {
+		a.CancelRequested, a.CancelRequestedEventId = true, ev.EventId
+		return false
+	}
+	w.appendEvents(w.activityTaskCanceledEvent(scheduledID, 0, ev.EventId, nil, ""))
+	w.removeActivity(a)
+	return true
+}
+
+func (w *run) removeActivity(a *fsmpb.ActivityInfo) {
+	w.releaseActivity(a)
+	delete(w.st.Activities, a.ScheduledEventId)
+}
+
+// bufferedActivityClose reports whether a close event of the activity
+// scheduled by scheduledID is buffered (it finished while the task ran).
+func (w *run) bufferedActivityClose(scheduledID int64) bool {
+	for _, ev := range w.st.BufferedEvents {
+		var id int64
+		switch a := ev.Attributes.(type) {
+		case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+			id = a.ActivityTaskCompletedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+			id = a.ActivityTaskFailedEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+			id = a.ActivityTaskTimedOutEventAttributes.ScheduledEventId
+		case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+			id = a.ActivityTaskCanceledEventAttributes.ScheduledEventId
+		default:
+			continue
+		}
+		if id == scheduledID {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *txn) activityResult(op *fsmpb.ActivityResult) *Result {
 	w, err := t.loadRunning(op.Namespace, op.WorkflowId, op.RunId)
 	if err != nil {
@@ -40,23 +201,14 @@ func (t *txn) activityResult(op *fsmpb.ActivityResult) *Result {
 	}
 	switch o := op.Outcome.(type) {
 	case *fsmpb.ActivityResult_Completed:
-		ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
-		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
-			Result: o.Completed, ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: op.Identity,
-		}}
-		w.endActivity(a, ev)
+		w.endActivity(a, w.activityTaskCompletedEvent(a.ScheduledEventId, -1, o.Completed, op.Identity))
 	case *fsmpb.ActivityResult_Failed:
 		if op.LastHeartbeatDetails != nil {
 			a.HeartbeatDetails = op.LastHeartbeatDetails
 		}
 		w.activityFailed(a, o.Failed, op.Identity)
 	case *fsmpb.ActivityResult_Canceled:
-		ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED)
-		ev.Attributes = &historypb.HistoryEvent_ActivityTaskCanceledEventAttributes{ActivityTaskCanceledEventAttributes: &historypb.ActivityTaskCanceledEventAttributes{
-			Details: o.Canceled, LatestCancelRequestedEventId: a.CancelRequestedEventId,
-			ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: op.Identity,
-		}}
-		w.endActivity(a, ev)
+		w.endActivity(a, w.activityTaskCanceledEvent(a.ScheduledEventId, -1, a.CancelRequestedEventId, o.Canceled, op.Identity))
 	default:
 		return &Result{Err: invalidArg("activity result has no outcome")}
 	}
@@ -65,36 +217,26 @@ func (t *txn) activityResult(op *fsmpb.ActivityResult) *Result {
 }
 
 // endActivity records the final attempt's Started event and the close event.
-func (w *wf) endActivity(a *fsmpb.ActivityInfo, closeEv *historypb.HistoryEvent) {
+func (w *run) endActivity(a *fsmpb.ActivityInfo, closeEv *historypb.HistoryEvent) {
 	var evs []*historypb.HistoryEvent
 	if a.StartedTime > 0 {
-		started := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED)
-		started.EventTime = ts(a.StartedTime)
-		started.Attributes = &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
-			ScheduledEventId: a.ScheduledEventId, Identity: a.StartedIdentity, RequestId: a.PollRequestId,
-			Attempt: a.Attempt, LastFailure: a.LastFailure,
-		}}
-		evs = append(evs, started)
+		evs = append(evs, w.activityTaskStartedEvent(a))
 	}
 	w.removeActivity(a)
 	w.record(append(evs, closeEv)...)
 }
 
-func (w *wf) activityFailed(a *fsmpb.ActivityInfo, f *failurepb.Failure, identity string) {
+func (w *run) activityFailed(a *fsmpb.ActivityInfo, f *failurepb.Failure, identity string) {
 	backoff, state := retryDecision(a.RetryPolicy, a.Attempt, f, w.t.now, activityExpiry(a))
 	if state == enumspb.RETRY_STATE_IN_PROGRESS {
 		w.retryActivity(a, f, backoff)
 		return
 	}
-	ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED)
-	ev.Attributes = &historypb.HistoryEvent_ActivityTaskFailedEventAttributes{ActivityTaskFailedEventAttributes: &historypb.ActivityTaskFailedEventAttributes{
-		Failure: f, ScheduledEventId: a.ScheduledEventId, StartedEventId: -1, Identity: identity, RetryState: state,
-	}}
-	w.endActivity(a, ev)
+	w.endActivity(a, w.activityTaskFailedEvent(a.ScheduledEventId, -1, f, identity, state))
 }
 
 // activityTimedOut handles a fired activity timeout of timeoutType.
-func (w *wf) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.TimeoutType) {
+func (w *run) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.TimeoutType) {
 	f := &failurepb.Failure{
 		Message: fmt.Sprintf("activity %s timeout", timeoutName(timeoutType)),
 		Source:  "Server",
@@ -114,15 +256,11 @@ func (w *wf) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.Timeout
 	if a.LastFailure != nil && timeoutType == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE {
 		f.Cause = a.LastFailure
 	}
-	ev := w.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)
 	started := int64(0)
 	if a.StartedTime > 0 {
 		started = -1
 	}
-	ev.Attributes = &historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes{ActivityTaskTimedOutEventAttributes: &historypb.ActivityTaskTimedOutEventAttributes{
-		Failure: f, ScheduledEventId: a.ScheduledEventId, StartedEventId: started, RetryState: state,
-	}}
-	w.endActivity(a, ev)
+	w.endActivity(a, w.activityTaskTimedOutEvent(a.ScheduledEventId, started, f, state))
 }
 
 func timeoutName(t enumspb.TimeoutType) string {
@@ -141,7 +279,7 @@ func timeoutName(t enumspb.TimeoutType) string {
 
 // retryActivity schedules the next attempt after backoff. No event is
 // written: Temporal records only the last attempt in history.
-func (w *wf) retryActivity(a *fsmpb.ActivityInfo, f *failurepb.Failure, backoff int64) {
+func (w *run) retryActivity(a *fsmpb.ActivityInfo, f *failurepb.Failure, backoff int64) {
 	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE,
 		fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START)
 	w.t.delTask(a.TaskKey)

@@ -11,10 +11,29 @@ import (
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
 
+// The StartChildWorkflowExecution command.
+
+func (w *run) validateStartChild(_ *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetStartChildWorkflowExecutionCommandAttributes()
+	cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
+	switch {
+	case a.GetWorkflowId() == "":
+		return bad(cause, "command %d: workflow_id is not set", i)
+	case a.GetWorkflowType().GetName() == "":
+		return bad(cause, "command %d: workflow_type is not set", i)
+	}
+	return nil
+}
+
+func (w *run) applyStartChild(tc *taskCompletion, c *commandpb.Command) bool {
+	w.startChild(c.GetStartChildWorkflowExecutionCommandAttributes(), tc.completedID)
+	return true
+}
+
 // startChild applies a StartChildWorkflowExecution command: the Initiated
 // event, then (in the same entry) either the child's first run and the
 // parent's ChildWorkflowExecutionStarted event, or StartChildWorkflowExecutionFailed.
-func (w *wf) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes, completedID int64) {
+func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes, completedID int64) {
 	s := w.st
 	ns := a.Namespace
 	if ns == "" {
@@ -24,8 +43,7 @@ func (w *wf) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribute
 	if tq == "" {
 		tq = s.TaskQueue
 	}
-	ev := w.event(enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
-	ev.Attributes = &historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes{StartChildWorkflowExecutionInitiatedEventAttributes: &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{
+	init := &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{
 		Namespace: ns, WorkflowId: a.WorkflowId, WorkflowType: a.WorkflowType,
 		TaskQueue: &taskqueuepb.TaskQueue{Name: tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}, Input: a.Input,
 		WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: a.WorkflowRunTimeout,
@@ -33,16 +51,12 @@ func (w *wf) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribute
 		WorkflowTaskCompletedEventId: completedID, WorkflowIdReusePolicy: a.WorkflowIdReusePolicy,
 		RetryPolicy: a.RetryPolicy, CronSchedule: a.CronSchedule, Header: a.Header, Memo: a.Memo,
 		SearchAttributes: a.SearchAttributes,
-	}}
+	}
+	ev := w.startChildWorkflowExecutionInitiatedEvent(init)
 	w.appendEvents(ev)
 	initiated := ev.EventId
 	fail := func(cause enumspb.StartChildWorkflowExecutionFailedCause) {
-		f := w.event(enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED)
-		f.Attributes = &historypb.HistoryEvent_StartChildWorkflowExecutionFailedEventAttributes{StartChildWorkflowExecutionFailedEventAttributes: &historypb.StartChildWorkflowExecutionFailedEventAttributes{
-			Namespace: ns, WorkflowId: a.WorkflowId, WorkflowType: a.WorkflowType, Cause: cause,
-			Control: a.Control, InitiatedEventId: initiated, WorkflowTaskCompletedEventId: completedID,
-		}}
-		w.appendEvents(f)
+		w.appendEvents(w.startChildWorkflowExecutionFailedEvent(init, cause, initiated))
 	}
 	if !w.t.namespaceExists(ns) {
 		fail(enumspb.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND)
@@ -66,11 +80,8 @@ func (w *wf) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribute
 	}, runLinks{parent: &fsmpb.ParentInfo{Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, InitiatedEventId: initiated}})
 	child.startFirstWorkflowTask()
 	child.save()
-	started := w.event(enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)
-	started.Attributes = &historypb.HistoryEvent_ChildWorkflowExecutionStartedEventAttributes{ChildWorkflowExecutionStartedEventAttributes: &historypb.ChildWorkflowExecutionStartedEventAttributes{
-		Namespace: ns, InitiatedEventId: initiated, WorkflowType: a.WorkflowType, Header: a.Header,
-		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: a.WorkflowId, RunId: runID},
-	}}
+	started := w.childWorkflowExecutionStartedEvent(ns, initiated, a.WorkflowType, a.Header,
+		&commonpb.WorkflowExecution{WorkflowId: a.WorkflowId, RunId: runID})
 	w.appendEvents(started)
 	if s.Children == nil {
 		s.Children = map[int64]*fsmpb.ChildInfo{}
@@ -82,7 +93,7 @@ func (w *wf) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribute
 }
 
 // notifyParent tells a running parent that this child closed.
-func (w *wf) notifyParent(closeEv *historypb.HistoryEvent) {
+func (w *run) notifyParent(closeEv *historypb.HistoryEvent) {
 	p := w.st.Parent
 	if p == nil {
 		return
@@ -97,38 +108,19 @@ func (w *wf) notifyParent(closeEv *historypb.HistoryEvent) {
 	}
 	delete(parent.st.Children, p.InitiatedEventId)
 	exec := &commonpb.WorkflowExecution{WorkflowId: w.st.WorkflowId, RunId: w.st.RunId}
-	ns, typ, init, started := ci.Namespace, ci.WorkflowType, ci.InitiatedEventId, ci.StartedEventId
 	var ev *historypb.HistoryEvent
 	switch a := closeEv.Attributes.(type) {
 	case *historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes:
-		ev = parent.event(enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED)
-		ev.Attributes = &historypb.HistoryEvent_ChildWorkflowExecutionCompletedEventAttributes{ChildWorkflowExecutionCompletedEventAttributes: &historypb.ChildWorkflowExecutionCompletedEventAttributes{
-			Result: a.WorkflowExecutionCompletedEventAttributes.Result, Namespace: ns, WorkflowExecution: exec,
-			WorkflowType: typ, InitiatedEventId: init, StartedEventId: started,
-		}}
+		ev = parent.childWorkflowExecutionCompletedEvent(ci, exec, a.WorkflowExecutionCompletedEventAttributes.Result)
 	case *historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes:
-		ev = parent.event(enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED)
-		ev.Attributes = &historypb.HistoryEvent_ChildWorkflowExecutionFailedEventAttributes{ChildWorkflowExecutionFailedEventAttributes: &historypb.ChildWorkflowExecutionFailedEventAttributes{
-			Failure: a.WorkflowExecutionFailedEventAttributes.Failure, Namespace: ns, WorkflowExecution: exec,
-			WorkflowType: typ, InitiatedEventId: init, StartedEventId: started, RetryState: a.WorkflowExecutionFailedEventAttributes.RetryState,
-		}}
+		at := a.WorkflowExecutionFailedEventAttributes
+		ev = parent.childWorkflowExecutionFailedEvent(ci, exec, at.Failure, at.RetryState)
 	case *historypb.HistoryEvent_WorkflowExecutionCanceledEventAttributes:
-		ev = parent.event(enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED)
-		ev.Attributes = &historypb.HistoryEvent_ChildWorkflowExecutionCanceledEventAttributes{ChildWorkflowExecutionCanceledEventAttributes: &historypb.ChildWorkflowExecutionCanceledEventAttributes{
-			Details: a.WorkflowExecutionCanceledEventAttributes.Details, Namespace: ns, WorkflowExecution: exec,
-			WorkflowType: typ, InitiatedEventId: init, StartedEventId: started,
-		}}
+		ev = parent.childWorkflowExecutionCanceledEvent(ci, exec, a.WorkflowExecutionCanceledEventAttributes.Details)
 	case *historypb.HistoryEvent_WorkflowExecutionTerminatedEventAttributes:
-		ev = parent.event(enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED)
-		ev.Attributes = &historypb.HistoryEvent_ChildWorkflowExecutionTerminatedEventAttributes{ChildWorkflowExecutionTerminatedEventAttributes: &historypb.ChildWorkflowExecutionTerminatedEventAttributes{
-			Namespace: ns, WorkflowExecution: exec, WorkflowType: typ, InitiatedEventId: init, StartedEventId: started,
-		}}
+		ev = parent.childWorkflowExecutionTerminatedEvent(ci, exec)
 	case *historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes:
-		ev = parent.event(enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT)
-		ev.Attributes = &historypb.HistoryEvent_ChildWorkflowExecutionTimedOutEventAttributes{ChildWorkflowExecutionTimedOutEventAttributes: &historypb.ChildWorkflowExecutionTimedOutEventAttributes{
-			Namespace: ns, WorkflowExecution: exec, WorkflowType: typ, InitiatedEventId: init, StartedEventId: started,
-			RetryState: a.WorkflowExecutionTimedOutEventAttributes.RetryState,
-		}}
+		ev = parent.childWorkflowExecutionTimedOutEvent(ci, exec, a.WorkflowExecutionTimedOutEventAttributes.RetryState)
 	default:
 		return
 	}
@@ -137,7 +129,7 @@ func (w *wf) notifyParent(closeEv *historypb.HistoryEvent) {
 }
 
 // applyParentClosePolicy acts on the children of a run that just closed.
-func (w *wf) applyParentClosePolicy() {
+func (w *run) applyParentClosePolicy() {
 	for _, id := range sortedInt64Keys(w.st.Children) {
 		ci := w.st.Children[id]
 		child, err := w.t.loadRunning(ci.Namespace, ci.WorkflowId, "")

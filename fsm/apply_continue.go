@@ -14,9 +14,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 )
 
-// Continue-as-new, workflow retry and run ids: how a run closes and hands
-// its workflow id on to the next run of the chain in the same entry. Cron
-// (the schedule and cronNext) is in cron.go.
+// Run chains: continue-as-new, workflow retry, the next cron run and new run
+// ids: how a run closes and hands its workflow id on to the next run of the
+// chain in the same entry. The cron schedule arithmetic is in cron.go, the
+// one retry evaluator in retry.go.
 
 // newRunID returns the next leader-stamped run id of the command, or, for
 // runs started by a timer (retries, cron), one derived from the log position:
@@ -37,9 +38,15 @@ func (t *txn) newRunID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
+// applyContinueAsNew applies the ContinueAsNewWorkflowExecution command.
+func (w *run) applyContinueAsNew(tc *taskCompletion, c *commandpb.Command) bool {
+	w.continueAsNew(c.GetContinueAsNewWorkflowExecutionCommandAttributes(), tc.completedID)
+	return false
+}
+
 // continueAsNew closes the run with WorkflowExecutionContinuedAsNew and starts
 // the next run of the same workflow id in the same entry.
-func (w *wf) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAttributes, completedID int64) {
+func (w *run) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAttributes, completedID int64) {
 	s := w.st
 	typ := a.WorkflowType
 	if typ.GetName() == "" {
@@ -57,14 +64,13 @@ func (w *wf) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAtt
 		taskTimeout = dur(s.TaskTimeout)
 	}
 	newRunID := w.t.newRunID()
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionContinuedAsNewEventAttributes{WorkflowExecutionContinuedAsNewEventAttributes: &historypb.WorkflowExecutionContinuedAsNewEventAttributes{
+	ev := w.workflowExecutionContinuedAsNewEvent(&historypb.WorkflowExecutionContinuedAsNewEventAttributes{
 		NewExecutionRunId: newRunID, WorkflowType: typ, TaskQueue: &taskqueuepb.TaskQueue{Name: tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Input: a.Input, WorkflowRunTimeout: runTimeout, WorkflowTaskTimeout: taskTimeout,
 		WorkflowTaskCompletedEventId: completedID, BackoffStartInterval: a.BackoffStartInterval,
 		Initiator: a.Initiator, Failure: a.Failure, LastCompletionResult: a.LastCompletionResult,
 		Header: a.Header, Memo: a.Memo, SearchAttributes: a.SearchAttributes,
-	}}
+	})
 	retry := a.RetryPolicy
 	if retry == nil {
 		retry = s.RetryPolicy
@@ -94,7 +100,7 @@ func canInitiator(i enumspb.ContinueAsNewInitiator) enumspb.ContinueAsNewInitiat
 
 // startNextRun closes this run with closeEv and starts its successor (same
 // workflow id, parent and first run id) in the same entry.
-func (w *wf) startNextRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string,
+func (w *run) startNextRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string,
 	req *workflowservice.StartWorkflowExecutionRequest, l runLinks) {
 	s := w.st
 	w.closeRun(closeEv, status)
@@ -124,18 +130,66 @@ func orSA(a, b *commonpb.SearchAttributes) *commonpb.SearchAttributes {
 	return b
 }
 
-// retryRun closes the run with closeEv (whose new_execution_run_id the caller
-// sets) and starts the next attempt after backoff.
-func (w *wf) retryRun(closeEv *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus, runID string, backoff int64, f *failurepb.Failure) {
+// A run that completes, fails or times out may hand over to the next run of
+// its chain: a retry (retryOrClose) or the next cron run (closeOrCron). Its
+// close event then names that run; closeEvent builds it for the next run's id
+// ("": none).
+
+// retryOrClose ends a run that failed with f (a failure or a run timeout):
+// the next attempt when the retry policy retries it (retryDecision), else
+// closeOrCron. closeEvent also takes the decision's retry state.
+func (w *run) retryOrClose(f *failurepb.Failure, status enumspb.WorkflowExecutionStatus,
+	closeEvent func(state enumspb.RetryState, newRunID string) *historypb.HistoryEvent) {
+	s := w.st
+	backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s))
+	if state == enumspb.RETRY_STATE_IN_PROGRESS {
+		runID := w.t.newRunID()
+		req, _ := w.repeatRequest()
+		w.startNextRun(closeEvent(state, runID), status, runID, req,
+			runLinks{attempt: s.Attempt + 1, backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_RETRY, lastFailure: f})
+		return
+	}
+	w.closeOrCron(status, nil, f, func(newRunID string) *historypb.HistoryEvent { return closeEvent(state, newRunID) })
+}
+
+// closeOrCron ends a run that completed, or failed or timed out without a
+// retry: the next cron run when the run's schedule has one within the
+// execution's expiration, else just the close. result is the run's result
+// (completion) and f its failure; a failed run hands on the last successful
+// run's result.
+func (w *run) closeOrCron(status enumspb.WorkflowExecutionStatus, result *commonpb.Payloads, f *failurepb.Failure,
+	closeEvent func(newRunID string) *historypb.HistoryEvent) {
+	s := w.st
+	backoff, ok := int64(0), false
+	if s.CronSchedule != "" {
+		backoff, ok = cronBackoff(s.CronSchedule, s.StartTime, w.t.now)
+	}
+	if !ok || (s.ExecutionExpiration > 0 && reaches(after(w.t.now, backoff), s.ExecutionExpiration)) {
+		w.closeRun(closeEvent(""), status)
+		return
+	}
+	runID := w.t.newRunID()
+	req, start := w.repeatRequest()
+	if result == nil {
+		result = start.GetLastCompletionResult()
+	}
+	w.startNextRun(closeEvent(runID), status, runID, req,
+		runLinks{backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE, lastResult: result, lastFailure: f})
+}
+
+// repeatRequest is the start request of the run's next retry or cron run:
+// the run's own, with the input and header of its Started event (returned
+// too).
+func (w *run) repeatRequest() (*workflowservice.StartWorkflowExecutionRequest, *historypb.WorkflowExecutionStartedEventAttributes) {
 	s := w.st
 	var first historypb.HistoryEvent
 	getProto(w.t.b, historyKey(s.Namespace, s.WorkflowId, s.RunId, 1), &first)
 	start := first.GetWorkflowExecutionStartedEventAttributes()
-	w.startNextRun(closeEv, status, runID, &workflowservice.StartWorkflowExecutionRequest{
+	return &workflowservice.StartWorkflowExecutionRequest{
 		Namespace: s.Namespace, WorkflowId: s.WorkflowId, WorkflowType: s.WorkflowType,
 		TaskQueue: &taskqueuepb.TaskQueue{Name: s.TaskQueue}, Input: start.GetInput(),
 		WorkflowRunTimeout: dur(s.RunTimeout), WorkflowTaskTimeout: dur(s.TaskTimeout), Identity: s.Identity,
 		RetryPolicy: s.RetryPolicy, CronSchedule: s.CronSchedule, Memo: s.Memo, SearchAttributes: s.SearchAttributes,
 		Header: start.GetHeader(),
-	}, runLinks{attempt: s.Attempt + 1, backoff: backoff, initiator: enumspb.CONTINUE_AS_NEW_INITIATOR_RETRY, lastFailure: f})
+	}, start
 }

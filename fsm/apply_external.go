@@ -9,22 +9,50 @@ import (
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
 
-// Signals and cancel requests to other workflows (the external commands).
+// Signals and cancel requests to other workflows: the
+// SignalExternalWorkflowExecution and RequestCancelExternalWorkflowExecution
+// commands.
+
+func (w *run) validateSignalExternal(_ *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetSignalExternalWorkflowExecutionCommandAttributes()
+	if a.GetExecution().GetWorkflowId() == "" || a.GetSignalName() == "" {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+			"command %d: execution.workflow_id and signal_name are required", i)
+	}
+	return nil
+}
+
+func (w *run) applySignalExternal(tc *taskCompletion, c *commandpb.Command) bool {
+	w.signalExternal(c.GetSignalExternalWorkflowExecutionCommandAttributes(), tc.completedID)
+	return true
+}
+
+func (w *run) validateCancelExternal(_ *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	if c.GetRequestCancelExternalWorkflowExecutionCommandAttributes().GetWorkflowId() == "" {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+			"command %d: workflow_id is not set", i)
+	}
+	return nil
+}
+
+func (w *run) applyCancelExternal(tc *taskCompletion, c *commandpb.Command) bool {
+	w.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes(), tc.completedID)
+	return true
+}
 
 // signalExternal applies SignalExternalWorkflowExecution: Initiated, then
 // (same entry) the target's Signaled event and ExternalWorkflowExecutionSignaled,
 // or SignalExternalWorkflowExecutionFailed.
-func (w *wf) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommandAttributes, completedID int64) {
+func (w *run) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommandAttributes, completedID int64) {
 	s := w.st
 	ns := a.Namespace
 	if ns == "" {
 		ns = s.Namespace
 	}
-	ev := w.event(enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED)
-	ev.Attributes = &historypb.HistoryEvent_SignalExternalWorkflowExecutionInitiatedEventAttributes{SignalExternalWorkflowExecutionInitiatedEventAttributes: &historypb.SignalExternalWorkflowExecutionInitiatedEventAttributes{
+	ev := w.signalExternalWorkflowExecutionInitiatedEvent(&historypb.SignalExternalWorkflowExecutionInitiatedEventAttributes{
 		WorkflowTaskCompletedEventId: completedID, Namespace: ns, WorkflowExecution: a.Execution,
 		SignalName: a.SignalName, Input: a.Input, Control: a.Control, ChildWorkflowOnly: a.ChildWorkflowOnly, Header: a.Header,
-	}}
+	})
 	w.appendEvents(ev)
 	target, err := w.t.loadRunning(ns, a.GetExecution().GetWorkflowId(), a.GetExecution().GetRunId())
 	cause := enumspb.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
@@ -32,64 +60,42 @@ func (w *wf) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommandA
 		cause, err = enumspb.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED, ErrSignalLimit
 	}
 	if err != nil || (target.st.RunId == s.RunId && target.st.WorkflowId == s.WorkflowId) {
-		f := w.event(enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)
-		f.Attributes = &historypb.HistoryEvent_SignalExternalWorkflowExecutionFailedEventAttributes{SignalExternalWorkflowExecutionFailedEventAttributes: &historypb.SignalExternalWorkflowExecutionFailedEventAttributes{
-			Cause:                        cause,
-			WorkflowTaskCompletedEventId: completedID, Namespace: ns, WorkflowExecution: a.Execution,
-			InitiatedEventId: ev.EventId, Control: a.Control,
-		}}
-		w.appendEvents(f)
+		w.appendEvents(w.signalExternalWorkflowExecutionFailedEvent(cause, completedID, ns, a.Execution, ev.EventId, a.Control))
 		return
 	}
-	sig := target.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
-	sig.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
-		SignalName: a.SignalName, Input: a.Input, Identity: s.Identity, Header: a.Header,
-		ExternalWorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: s.WorkflowId, RunId: s.RunId},
-	}}
+	sig := target.workflowExecutionSignaledEvent(a.SignalName, a.Input, s.Identity, a.Header,
+		&commonpb.WorkflowExecution{WorkflowId: s.WorkflowId, RunId: s.RunId})
 	target.st.SignalCount++
 	target.record(sig)
 	target.save()
-	done := w.event(enumspb.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED)
-	done.Attributes = &historypb.HistoryEvent_ExternalWorkflowExecutionSignaledEventAttributes{ExternalWorkflowExecutionSignaledEventAttributes: &historypb.ExternalWorkflowExecutionSignaledEventAttributes{
-		InitiatedEventId: ev.EventId, Namespace: ns, Control: a.Control,
-		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: target.st.WorkflowId, RunId: target.st.RunId},
-	}}
-	w.appendEvents(done)
+	w.appendEvents(w.externalWorkflowExecutionSignaledEvent(ev.EventId, ns, a.Control,
+		&commonpb.WorkflowExecution{WorkflowId: target.st.WorkflowId, RunId: target.st.RunId}))
 }
 
 // cancelExternal applies RequestCancelExternalWorkflowExecution.
-func (w *wf) cancelExternal(a *commandpb.RequestCancelExternalWorkflowExecutionCommandAttributes, completedID int64) {
+func (w *run) cancelExternal(a *commandpb.RequestCancelExternalWorkflowExecutionCommandAttributes, completedID int64) {
 	s := w.st
 	ns := a.Namespace
 	if ns == "" {
 		ns = s.Namespace
 	}
 	exec := &commonpb.WorkflowExecution{WorkflowId: a.WorkflowId, RunId: a.RunId}
-	ev := w.event(enumspb.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED)
-	ev.Attributes = &historypb.HistoryEvent_RequestCancelExternalWorkflowExecutionInitiatedEventAttributes{RequestCancelExternalWorkflowExecutionInitiatedEventAttributes: &historypb.RequestCancelExternalWorkflowExecutionInitiatedEventAttributes{
+	ev := w.requestCancelExternalWorkflowExecutionInitiatedEvent(&historypb.RequestCancelExternalWorkflowExecutionInitiatedEventAttributes{
 		WorkflowTaskCompletedEventId: completedID, Namespace: ns, WorkflowExecution: exec,
 		Control: a.Control, ChildWorkflowOnly: a.ChildWorkflowOnly, Reason: a.Reason,
-	}}
+	})
 	w.appendEvents(ev)
 	target, err := w.t.loadRunning(ns, a.WorkflowId, a.RunId)
 	if err != nil || (target.st.RunId == s.RunId && target.st.WorkflowId == s.WorkflowId) {
-		f := w.event(enumspb.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)
-		f.Attributes = &historypb.HistoryEvent_RequestCancelExternalWorkflowExecutionFailedEventAttributes{RequestCancelExternalWorkflowExecutionFailedEventAttributes: &historypb.RequestCancelExternalWorkflowExecutionFailedEventAttributes{
-			Cause:                        enumspb.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-			WorkflowTaskCompletedEventId: completedID, Namespace: ns, WorkflowExecution: exec,
-			InitiatedEventId: ev.EventId, Control: a.Control,
-		}}
-		w.appendEvents(f)
+		w.appendEvents(w.requestCancelExternalWorkflowExecutionFailedEvent(
+			enumspb.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+			completedID, ns, exec, ev.EventId, a.Control))
 		return
 	}
 	if !target.st.CancelRequested {
 		target.requestCancel(a.Reason, s.Identity, &fsmpb.ParentInfo{WorkflowId: s.WorkflowId, RunId: s.RunId, InitiatedEventId: ev.EventId})
 		target.save()
 	}
-	done := w.event(enumspb.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED)
-	done.Attributes = &historypb.HistoryEvent_ExternalWorkflowExecutionCancelRequestedEventAttributes{ExternalWorkflowExecutionCancelRequestedEventAttributes: &historypb.ExternalWorkflowExecutionCancelRequestedEventAttributes{
-		InitiatedEventId: ev.EventId, Namespace: ns,
-		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: target.st.WorkflowId, RunId: target.st.RunId},
-	}}
-	w.appendEvents(done)
+	w.appendEvents(w.externalWorkflowExecutionCancelRequestedEvent(ev.EventId, ns,
+		&commonpb.WorkflowExecution{WorkflowId: target.st.WorkflowId, RunId: target.st.RunId}))
 }

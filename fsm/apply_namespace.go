@@ -66,7 +66,7 @@ func (t *txn) namespaceRetention(ns string) int64 {
 
 // addRetentionTimer arms the timer that deletes the just-closed run once its
 // namespace's retention (as of the close) has passed.
-func (w *wf) addRetentionTimer() {
+func (w *run) addRetentionTimer() {
 	s := w.st
 	ret := w.t.namespaceRetention(s.Namespace)
 	if ret <= 0 || len(s.RetentionTimerKey) > 0 {

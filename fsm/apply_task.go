@@ -5,7 +5,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
@@ -35,22 +34,13 @@ func (t *txn) recordTaskStarted(op *fsmpb.RecordTaskStarted) *Result {
 	return &Result{Err: ErrStaleTask}
 }
 
-func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted) *Result {
+func (w *run) startWorkflowTask(op *fsmpb.RecordTaskStarted) *Result {
 	s, wt := w.st, w.st.WorkflowTask
 	if wt == nil || wt.StartedEventId != 0 || !bytes.Equal(wt.TaskKey, op.TaskKey) {
 		w.t.delTask(op.TaskKey)
 		return &Result{Err: ErrStaleTask}
 	}
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskStartedEventAttributes{
-		WorkflowTaskStartedEventAttributes: &historypb.WorkflowTaskStartedEventAttributes{
-			ScheduledEventId: wt.ScheduledEventId, Identity: op.Identity, RequestId: op.PollRequestId,
-			HistorySizeBytes: s.HistorySizeBytes,
-		}}
-	if why := suggestContinueAsNew(s); len(why) > 0 {
-		attrs := ev.GetWorkflowTaskStartedEventAttributes()
-		attrs.SuggestContinueAsNew, attrs.SuggestContinueAsNewReasons = true, why
-	}
+	ev := w.workflowTaskStartedEvent(wt.ScheduledEventId, op.Identity, op.PollRequestId, s.HistorySizeBytes, suggestContinueAsNew(s))
 	w.appendEvents(ev)
 	w.t.delTask(op.TaskKey)
 	w.t.delTimer(wt.TimerKey) // a sticky task's schedule-to-start timeout
@@ -73,7 +63,7 @@ func (w *wf) startWorkflowTask(op *fsmpb.RecordTaskStarted) *Result {
 	}}
 }
 
-func (w *wf) startActivityTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) *Result {
+func (w *run) startActivityTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) *Result {
 	s := w.st
 	a := s.Activities[row.ScheduledEventId]
 	if a == nil || a.Attempt != row.Attempt || a.StartedTime != 0 || !bytes.Equal(a.TaskKey, op.TaskKey) {
@@ -90,7 +80,7 @@ func (w *wf) startActivityTask(op *fsmpb.RecordTaskStarted, row *fsmpb.TaskRow) 
 // markActivityStarted starts the activity's current attempt (handed to a
 // poller, or eagerly to the worker completing the workflow task) and
 // returns what that worker needs.
-func (w *wf) markActivityStarted(a *fsmpb.ActivityInfo, identity, requestID string) *StartedActivityTask {
+func (w *run) markActivityStarted(a *fsmpb.ActivityInfo, identity, requestID string) *StartedActivityTask {
 	s := w.st
 	a.StartedTime, a.StartedIdentity, a.PollRequestId = w.t.now, identity, requestID
 	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START)
@@ -108,7 +98,7 @@ func (w *wf) markActivityStarted(a *fsmpb.ActivityInfo, identity, requestID stri
 	}
 }
 
-func (w *wf) addActivityTimer(a *fsmpb.ActivityInfo, kind fsmpb.TimerKind, fireAt int64) {
+func (w *run) addActivityTimer(a *fsmpb.ActivityInfo, kind fsmpb.TimerKind, fireAt int64) {
 	s := w.st
 	k := w.t.addTimer(&fsmpb.TimerRow{
 		Kind: kind, Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId,
@@ -118,7 +108,7 @@ func (w *wf) addActivityTimer(a *fsmpb.ActivityInfo, kind fsmpb.TimerKind, fireA
 }
 
 // dropActivityTimers deletes the activity's timers of the given kinds.
-func (w *wf) dropActivityTimers(a *fsmpb.ActivityInfo, kinds ...fsmpb.TimerKind) {
+func (w *run) dropActivityTimers(a *fsmpb.ActivityInfo, kinds ...fsmpb.TimerKind) {
 	keep := a.TimerKeys[:0]
 	for _, k := range a.TimerKeys {
 		var row fsmpb.TimerRow
@@ -140,7 +130,7 @@ func (w *wf) dropActivityTimers(a *fsmpb.ActivityInfo, kinds ...fsmpb.TimerKind)
 
 // validWorkflowTask loads the run and checks the token names its started
 // workflow task.
-func (t *txn) validWorkflowTask(tok *fsmpb.TaskToken) (*wf, error) {
+func (t *txn) validWorkflowTask(tok *fsmpb.TaskToken) (*run, error) {
 	w, err := t.loadRunning(tok.GetNamespace(), tok.GetWorkflowId(), tok.GetRunId())
 	if err != nil {
 		return nil, ErrStaleTask
@@ -173,16 +163,10 @@ func (t *txn) failWorkflowTask(op *fsmpb.FailWorkflowTask) *Result {
 
 // recordWorkflowTaskFailed writes WorkflowTaskFailed, flushes buffered events
 // and schedules the next attempt.
-func (w *wf) recordWorkflowTaskFailed(cause enumspb.WorkflowTaskFailedCause, f *failurepb.Failure, identity, checksum string) {
+func (w *run) recordWorkflowTaskFailed(cause enumspb.WorkflowTaskFailedCause, f *failurepb.Failure, identity, checksum string) {
 	wt := w.st.WorkflowTask
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED)
-	attrs := &historypb.WorkflowTaskFailedEventAttributes{
-		ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId,
-		Cause: cause, Failure: f, Identity: identity, BinaryChecksum: checksum,
-	}
-	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{WorkflowTaskFailedEventAttributes: attrs}
 	attempt := wt.Attempt
-	w.appendEvents(ev)
+	w.appendEvents(w.workflowTaskFailedEvent(wt.ScheduledEventId, wt.StartedEventId, cause, f, identity, checksum))
 	w.clearWorkflowTask()
 	w.clearSticky() // the worker dropped the workflow from its cache
 	w.flushBuffered()

@@ -3,7 +3,7 @@ package fsm
 import (
 	"bytes"
 
-	commonpb "go.temporal.io/api/common/v1"
+	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -40,6 +40,80 @@ func (t *txn) fireTimers(op *fsmpb.FireTimers) *Result {
 	return res
 }
 
+// The StartTimer and CancelTimer commands.
+
+func (w *run) validateStartTimer(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetStartTimerCommandAttributes()
+	cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES
+	switch {
+	case a == nil || a.TimerId == "":
+		return bad(cause, "command %d: timer_id is not set", i)
+	case tc.timerIDs[a.TimerId]:
+		return bad(cause, "command %d: timer_id %q is already in use", i, a.TimerId)
+	case nanosOf(a.StartToFireTimeout) <= 0:
+		return bad(cause, "command %d: start_to_fire_timeout must be positive", i)
+	}
+	tc.timerIDs[a.TimerId] = true
+	return nil
+}
+
+func (w *run) applyStartTimer(tc *taskCompletion, c *commandpb.Command) bool {
+	s := w.st
+	a := c.GetStartTimerCommandAttributes()
+	ev := w.timerStartedEvent(a.TimerId, a.StartToFireTimeout, tc.completedID)
+	w.appendEvents(ev)
+	fireAt := after(w.t.now, nanosOf(a.StartToFireTimeout))
+	key := w.t.addTimer(&fsmpb.TimerRow{
+		Kind: fsmpb.TimerKind_TIMER_KIND_USER, Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId,
+		Ref: ev.EventId, FireAt: fireAt, TimerId: a.TimerId,
+	})
+	if s.Timers == nil {
+		s.Timers = map[string]*fsmpb.UserTimerInfo{}
+	}
+	s.Timers[a.TimerId] = &fsmpb.UserTimerInfo{TimerId: a.TimerId, StartedEventId: ev.EventId, FireAt: fireAt, TimerKey: key}
+	return false
+}
+
+func (w *run) validateCancelTimer(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	a := c.GetCancelTimerCommandAttributes()
+	if a == nil || (!tc.timerIDs[a.TimerId] && w.bufferedTimerFired(a.TimerId) < 0) {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
+			"command %d: no pending timer %q", i, a.GetTimerId())
+	}
+	delete(tc.timerIDs, a.TimerId)
+	return nil
+}
+
+func (w *run) applyCancelTimer(tc *taskCompletion, c *commandpb.Command) bool {
+	w.cancelTimer(c.GetCancelTimerCommandAttributes().TimerId, tc.completedID, tc.identity)
+	return false
+}
+
+func (w *run) cancelTimer(timerID string, completedID int64, identity string) {
+	s := w.st
+	var startedID int64
+	if tm := s.Timers[timerID]; tm != nil {
+		startedID = tm.StartedEventId
+		w.t.delTimer(tm.TimerKey)
+		delete(s.Timers, timerID)
+	} else if i := w.bufferedTimerFired(timerID); i >= 0 {
+		// It fired while the task ran: the cancel wins, as in Temporal.
+		startedID = s.BufferedEvents[i].GetTimerFiredEventAttributes().StartedEventId
+		s.BufferedEvents = append(s.BufferedEvents[:i], s.BufferedEvents[i+1:]...)
+	}
+	w.appendEvents(w.timerCanceledEvent(timerID, startedID, completedID, identity))
+}
+
+// bufferedTimerFired finds a buffered TimerFired event for timerID (-1: none).
+func (w *run) bufferedTimerFired(timerID string) int {
+	for i, ev := range w.st.BufferedEvents {
+		if a := ev.GetTimerFiredEventAttributes(); a != nil && a.TimerId == timerID {
+			return i
+		}
+	}
+	return -1
+}
+
 func removeKey(keys [][]byte, k []byte) [][]byte {
 	out := keys[:0]
 	for _, x := range keys {
@@ -50,7 +124,7 @@ func removeKey(keys [][]byte, k []byte) [][]byte {
 	return out
 }
 
-func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
+func (w *run) onTimer(key []byte, row *fsmpb.TimerRow) {
 	s := w.st
 	switch row.Kind {
 	case fsmpb.TimerKind_TIMER_KIND_USER:
@@ -59,22 +133,14 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 			return
 		}
 		delete(s.Timers, row.TimerId)
-		ev := w.event(enumspb.EVENT_TYPE_TIMER_FIRED)
-		ev.Attributes = &historypb.HistoryEvent_TimerFiredEventAttributes{TimerFiredEventAttributes: &historypb.TimerFiredEventAttributes{
-			TimerId: row.TimerId, StartedEventId: row.Ref,
-		}}
-		w.record(ev)
+		w.record(w.timerFiredEvent(row.TimerId, row.Ref))
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE:
 		wt := s.WorkflowTask
 		if wt == nil || wt.ScheduledEventId != row.Ref || wt.Attempt != row.Attempt || wt.StartedEventId == 0 {
 			return
 		}
 		wt.TimerKey = nil
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
-			ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId, TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE,
-		}}
-		w.appendEvents(ev)
+		w.appendEvents(w.workflowTaskTimedOutEvent(wt.ScheduledEventId, wt.StartedEventId, enumspb.TIMEOUT_TYPE_START_TO_CLOSE))
 		w.clearWorkflowTask()
 		w.clearSticky()
 		w.flushBuffered()
@@ -87,33 +153,27 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 			return
 		}
 		wt.TimerKey = nil
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
-			ScheduledEventId: wt.ScheduledEventId, TimeoutType: enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START,
-		}}
-		w.appendEvents(ev)
+		w.appendEvents(w.workflowTaskTimedOutEvent(wt.ScheduledEventId, 0, enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START))
 		w.clearWorkflowTask()
 		w.clearSticky()
 		w.scheduleWorkflowTask(row.Attempt)
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT:
 		s.TimerKeys = removeKey(s.TimerKeys, key)
 		w.failStartedWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, "")
-		attrs := &historypb.WorkflowExecutionTimedOutEventAttributes{RetryState: enumspb.RETRY_STATE_TIMEOUT}
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{WorkflowExecutionTimedOutEventAttributes: attrs}
-		if row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT {
-			f := &failurepb.Failure{Message: "workflow run timeout", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{
-				TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
-			if backoff, state := retryDecision(s.RetryPolicy, s.Attempt, f, w.t.now, executionExpiry(s)); state == enumspb.RETRY_STATE_IN_PROGRESS {
-				attrs.RetryState, attrs.NewExecutionRunId = state, w.t.newRunID()
-				w.retryRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, attrs.NewExecutionRunId, backoff, f)
-				return
-			}
-			if w.cronNext(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, nil, f) {
-				return
-			}
+		if row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT {
+			w.closeRun(w.workflowExecutionTimedOutEvent(enumspb.RETRY_STATE_TIMEOUT, ""), enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
+			return
 		}
-		w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
+		// A run timeout is retried like a failure; one that is not records
+		// RETRY_STATE_TIMEOUT whatever the reason (DESIGN.md).
+		f := &failurepb.Failure{Message: "workflow run timeout", FailureInfo: &failurepb.Failure_TimeoutFailureInfo{
+			TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
+		w.retryOrClose(f, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, func(state enumspb.RetryState, newRunID string) *historypb.HistoryEvent {
+			if state != enumspb.RETRY_STATE_IN_PROGRESS {
+				state = enumspb.RETRY_STATE_TIMEOUT
+			}
+			return w.workflowExecutionTimedOutEvent(state, newRunID)
+		})
 	case fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF:
 		s.TimerKeys = removeKey(s.TimerKeys, key)
 		s.FirstWorkflowTaskBackoff = 0
@@ -123,7 +183,7 @@ func (w *wf) onTimer(key []byte, row *fsmpb.TimerRow) {
 	}
 }
 
-func (w *wf) onActivityTimer(key []byte, row *fsmpb.TimerRow) {
+func (w *run) onActivityTimer(key []byte, row *fsmpb.TimerRow) {
 	a := w.st.Activities[row.Ref]
 	if a == nil {
 		return
@@ -157,45 +217,4 @@ func (w *wf) onActivityTimer(key []byte, row *fsmpb.TimerRow) {
 			w.dispatchActivity(a)
 		}
 	}
-}
-
-// mergeFields upserts search attributes (a nil or empty payload removes).
-func mergeFields(cur, upd *commonpb.SearchAttributes) *commonpb.SearchAttributes {
-	if upd == nil {
-		return cur
-	}
-	if cur == nil {
-		cur = &commonpb.SearchAttributes{}
-	}
-	if cur.IndexedFields == nil {
-		cur.IndexedFields = map[string]*commonpb.Payload{}
-	}
-	for k, v := range upd.IndexedFields {
-		if v == nil || len(v.Data) == 0 {
-			delete(cur.IndexedFields, k)
-		} else {
-			cur.IndexedFields[k] = v
-		}
-	}
-	return cur
-}
-
-func mergeMemo(cur, upd *commonpb.Memo) *commonpb.Memo {
-	if upd == nil {
-		return cur
-	}
-	if cur == nil {
-		cur = &commonpb.Memo{}
-	}
-	if cur.Fields == nil {
-		cur.Fields = map[string]*commonpb.Payload{}
-	}
-	for k, v := range upd.Fields {
-		if v == nil || len(v.Data) == 0 {
-			delete(cur.Fields, k)
-		} else {
-			cur.Fields[k] = v
-		}
-	}
-	return cur
 }

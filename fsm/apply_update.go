@@ -3,7 +3,6 @@ package fsm
 import (
 	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
 	updatepb "go.temporal.io/api/update/v1"
 
@@ -49,9 +48,30 @@ func protocolMessages(msgs []*protocolpb.Message) map[string]*protocolpb.Message
 	return m
 }
 
-// applyMessage applies one protocol message; it reports whether the
-// workflow must be woken (never: the worker produced these itself).
-func (w *wf) applyMessage(msg *protocolpb.Message, completedID int64, out *[]UpdateOutcome) {
+// The ProtocolMessage command sequences one of the completion's messages
+// among the commands; messages no command names are applied after them.
+
+func (w *run) validateProtocolMessage(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
+	id := c.GetProtocolMessageCommandAttributes().GetMessageId()
+	if tc.msgs[id] == nil {
+		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+			"command %d: protocol message %q is not in the request", i, id)
+	}
+	return nil
+}
+
+// applyProtocolMessage never wakes the workflow: the worker produced the
+// message itself.
+func (w *run) applyProtocolMessage(tc *taskCompletion, c *commandpb.Command) bool {
+	id := c.GetProtocolMessageCommandAttributes().GetMessageId()
+	tc.usedMsgs[id] = true
+	w.applyMessage(tc.msgs[id], &tc.updates)
+	return false
+}
+
+// applyMessage applies one protocol message, adding the update progress it
+// makes to out.
+func (w *run) applyMessage(msg *protocolpb.Message, out *[]UpdateOutcome) {
 	s := w.st
 	body := msg.GetBody()
 	switch {
@@ -64,11 +84,7 @@ func (w *wf) applyMessage(msg *protocolpb.Message, completedID int64, out *[]Upd
 		if _, dup := s.Updates[id]; dup {
 			return
 		}
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionUpdateAcceptedEventAttributes{WorkflowExecutionUpdateAcceptedEventAttributes: &historypb.WorkflowExecutionUpdateAcceptedEventAttributes{
-			ProtocolInstanceId: id, AcceptedRequestMessageId: a.AcceptedRequestMessageId,
-			AcceptedRequestSequencingEventId: a.AcceptedRequestSequencingEventId, AcceptedRequest: a.AcceptedRequest,
-		}}
+		ev := w.workflowExecutionUpdateAcceptedEvent(id, &a)
 		w.appendEvents(ev)
 		if s.Updates == nil {
 			s.Updates = map[string]*fsmpb.UpdateInfo{}
@@ -88,10 +104,7 @@ func (w *wf) applyMessage(msg *protocolpb.Message, completedID int64, out *[]Upd
 		if info == nil || info.CompletedEventId != 0 {
 			return
 		}
-		ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionUpdateCompletedEventAttributes{WorkflowExecutionUpdateCompletedEventAttributes: &historypb.WorkflowExecutionUpdateCompletedEventAttributes{
-			Meta: r.Meta, AcceptedEventId: info.AcceptedEventId, Outcome: r.Outcome,
-		}}
+		ev := w.workflowExecutionUpdateCompletedEvent(r.Meta, info.AcceptedEventId, r.Outcome)
 		w.appendEvents(ev)
 		info.CompletedEventId = ev.EventId
 		*out = append(*out, UpdateOutcome{UpdateID: id, Stage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED, Outcome: r.Outcome})
@@ -103,9 +116,4 @@ func (w *wf) applyMessage(msg *protocolpb.Message, completedID int64, out *[]Upd
 		*out = append(*out, UpdateOutcome{UpdateID: msg.ProtocolInstanceId, Stage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED,
 			Outcome: &updatepb.Outcome{Value: &updatepb.Outcome_Failure{Failure: r.Failure}}})
 	}
-	_ = completedID
-}
-
-func isProtocolCommand(c *commandpb.Command) bool {
-	return c.CommandType == enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE
 }

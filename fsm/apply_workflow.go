@@ -96,7 +96,7 @@ func (t *txn) startWorkflow(op *fsmpb.StartWorkflow) *Result {
 // identity in the start's own transaction and never reaches the task queue.
 // It returns nil when the run has no task to hand out yet (a start delay,
 // a cron schedule's first wait).
-func (w *wf) startEagerWorkflowTask(identity, requestID string) *StartedWorkflowTask {
+func (w *run) startEagerWorkflowTask(identity, requestID string) *StartedWorkflowTask {
 	wt := w.st.WorkflowTask
 	if wt == nil || len(wt.TaskKey) == 0 || wt.StartedEventId != 0 {
 		return nil
@@ -159,7 +159,7 @@ type runLinks struct {
 // newRun creates a run from a start request and writes its Started event.
 // The caller schedules the first workflow task (startFirstWorkflowTask) or
 // records an event first (signal-with-start).
-func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRequest, l runLinks) *wf {
+func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRequest, l runLinks) *run {
 	now := t.now
 	startDelay := false
 	if l.continuedRunID == "" && l.backoff == 0 {
@@ -172,26 +172,26 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		}
 	}
 	exec := nanosOf(req.WorkflowExecutionTimeout)
-	run := nanosOf(req.WorkflowRunTimeout)
+	runTimeout := nanosOf(req.WorkflowRunTimeout)
 	if l.expiration > 0 {
 		exec = max(l.expiration-now, 1)
 	}
-	if run == 0 || (exec > 0 && run > exec) {
-		run = exec
+	if runTimeout == 0 || (exec > 0 && runTimeout > exec) {
+		runTimeout = exec
 	}
 	task := nanosOf(req.WorkflowTaskTimeout)
 	if task <= 0 {
 		task = int64(DefaultWorkflowTaskTimeout)
 	}
 	task = min(task, int64(MaxWorkflowTaskTimeout))
-	if run > 0 {
-		task = min(task, run)
+	if runTimeout > 0 {
+		task = min(task, runTimeout)
 	}
 	st := &fsmpb.WorkflowState{
 		Namespace: req.Namespace, WorkflowId: req.WorkflowId, RunId: runID,
 		WorkflowType: req.WorkflowType, TaskQueue: req.TaskQueue.GetName(),
 		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, NextEventId: 1,
-		StartTime: now, ExecutionTime: after(now, l.backoff), RunTimeout: run, ExecutionTimeout: exec, TaskTimeout: task,
+		StartTime: now, ExecutionTime: after(now, l.backoff), RunTimeout: runTimeout, ExecutionTimeout: exec, TaskTimeout: task,
 		CreateRequestId: req.RequestId, Memo: req.Memo, SearchAttributes: req.SearchAttributes,
 		FirstRunId: runID, Attempt: 1, Identity: req.Identity,
 		Parent: l.parent, RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
@@ -206,13 +206,13 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 	if exec > 0 {
 		st.ExecutionExpiration = after(now, exec)
 	}
-	w := &wf{t: t, st: st, visDirty: true}
+	w := &run{t: t, st: st, visDirty: true}
 	t.hints = append(t.hints, hint{kind: hintRunStarted, ns: req.Namespace})
 	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
 		WorkflowType: req.WorkflowType, WorkflowId: req.WorkflowId,
 		TaskQueue:                &taskqueuepb.TaskQueue{Name: st.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Input:                    req.Input,
-		WorkflowExecutionTimeout: dur(exec), WorkflowRunTimeout: dur(run), WorkflowTaskTimeout: dur(task),
+		WorkflowExecutionTimeout: dur(exec), WorkflowRunTimeout: dur(runTimeout), WorkflowTaskTimeout: dur(task),
 		Identity: req.Identity, OriginalExecutionRunId: runID, FirstExecutionRunId: st.FirstRunId, Attempt: st.Attempt,
 		Header: req.Header, Memo: req.Memo, SearchAttributes: req.SearchAttributes,
 		RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
@@ -228,19 +228,17 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 	if exec > 0 {
 		attrs.WorkflowExecutionExpirationTime = ts(after(now, exec))
 	}
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
-	w.appendEvents(ev)
-	if run > 0 {
+	w.appendEvents(w.workflowExecutionStartedEvent(attrs))
+	if runTimeout > 0 {
 		// The run timeout counts from the first workflow task (after any
 		// backoff), within the execution's expiration.
-		fire := after(after(now, l.backoff), run)
+		fire := after(after(now, l.backoff), runTimeout)
 		if exec > 0 {
 			fire = min(fire, after(now, exec))
 		}
 		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_RUN_TIMEOUT, fire)
 	}
-	if exec > 0 && exec != run {
+	if exec > 0 && exec != runTimeout {
 		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_EXECUTION_TIMEOUT, after(now, exec))
 	}
 	t.set(currentKey(req.Namespace, req.WorkflowId), &fsmpb.CurrentRun{
@@ -251,7 +249,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 
 // startFirstWorkflowTask schedules the run's first workflow task, or a
 // timer for it when the run starts with a backoff (retry, cron).
-func (w *wf) startFirstWorkflowTask() {
+func (w *run) startFirstWorkflowTask() {
 	if b := w.st.FirstWorkflowTaskBackoff; b > 0 {
 		w.addRunTimer(fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF, after(w.t.now, b))
 		return
@@ -290,14 +288,9 @@ func (t *txn) signalWithStart(op *fsmpb.SignalWithStart) *Result {
 		SearchAttributes: req.SearchAttributes, Header: req.Header, WorkflowStartDelay: req.WorkflowStartDelay,
 	}
 	w := t.newRun(op.RunId, start, runLinks{})
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{
-		WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
-			SignalName: req.SignalName, Input: req.SignalInput, Identity: req.Identity, Header: req.Header,
-		}}
 	// The signal comes with the first workflow task, after any cron
 	// backoff or start delay.
-	w.appendEvents(ev)
+	w.appendEvents(w.workflowExecutionSignaledEvent(req.SignalName, req.SignalInput, req.Identity, req.Header, nil))
 	w.startFirstWorkflowTask()
 	w.st.SignalCount = 1
 	if req.RequestId != "" {
@@ -321,16 +314,15 @@ func (t *txn) requestCancelWorkflow(op *fsmpb.RequestCancelWorkflow) *Result {
 }
 
 // requestCancel records a cancellation request the workflow code will see.
-func (w *wf) requestCancel(cause, identity string, external *fsmpb.ParentInfo) {
+func (w *run) requestCancel(cause, identity string, external *fsmpb.ParentInfo) {
 	w.st.CancelRequested = true
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)
-	attrs := &historypb.WorkflowExecutionCancelRequestedEventAttributes{Cause: cause, Identity: identity}
+	var exec *commonpb.WorkflowExecution
+	var initiatedID int64
 	if external != nil {
-		attrs.ExternalInitiatedEventId = external.InitiatedEventId
-		attrs.ExternalWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: external.WorkflowId, RunId: external.RunId}
+		exec = &commonpb.WorkflowExecution{WorkflowId: external.WorkflowId, RunId: external.RunId}
+		initiatedID = external.InitiatedEventId
 	}
-	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCancelRequestedEventAttributes{WorkflowExecutionCancelRequestedEventAttributes: attrs}
-	w.record(ev)
+	w.record(w.workflowExecutionCancelRequestedEvent(cause, identity, exec, initiatedID))
 }
 
 func (t *txn) signalWorkflow(op *fsmpb.SignalWorkflow) *Result {
@@ -359,12 +351,7 @@ func (t *txn) signalWorkflow(op *fsmpb.SignalWorkflow) *Result {
 		return &Result{Err: ErrSignalLimit}
 	}
 	w.st.SignalCount++
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{
-		WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
-			SignalName: req.SignalName, Input: req.Input, Identity: req.Identity, Header: req.Header,
-		}}
-	w.record(ev)
+	w.record(w.workflowExecutionSignaledEvent(req.SignalName, req.Input, req.Identity, req.Header, nil))
 	w.save()
 	return &Result{RunID: w.st.RunId}
 }
@@ -380,14 +367,9 @@ func (t *txn) terminateWorkflow(op *fsmpb.TerminateWorkflow) *Result {
 	return &Result{RunID: w.st.RunId}
 }
 
-func (w *wf) terminate(reason, identity string, details *commonpb.Payloads) {
+func (w *run) terminate(reason, identity string, details *commonpb.Payloads) {
 	w.failStartedWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, identity)
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTerminatedEventAttributes{
-		WorkflowExecutionTerminatedEventAttributes: &historypb.WorkflowExecutionTerminatedEventAttributes{
-			Reason: reason, Details: details, Identity: identity,
-		}}
-	w.closeRun(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED)
+	w.closeRun(w.workflowExecutionTerminatedEvent(reason, details, identity), enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED)
 }
 
 func (t *txn) resetSticky(op *fsmpb.ResetSticky) *Result {

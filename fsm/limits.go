@@ -73,7 +73,7 @@ func suggestContinueAsNew(st *fsmpb.WorkflowState) []enumspb.SuggestContinueAsNe
 // the first one over the limit fails the task, which discards them all, so
 // checking before applying any is the same) or name an unusable cron
 // schedule.
-func (w *wf) checkCommandLimits(cmds []*commandpb.Command) *BadCommandError {
+func (w *run) checkCommandLimits(cmds []*commandpb.Command) *BadCommandError {
 	activities, children := len(w.st.Activities), len(w.st.Children)
 	var signals, cancels int
 	over := func(n *int, limit int) bool {

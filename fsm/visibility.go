@@ -26,7 +26,7 @@ import (
 
 // writeVisibility (re)writes the run's visibility record and registers the
 // types of its custom search attributes. save calls it when visDirty is set.
-func (w *wf) writeVisibility() {
+func (w *run) writeVisibility() {
 	s := w.st
 	info := &workflowpb.WorkflowExecutionInfo{
 		Execution:        wfExecution(s.WorkflowId, s.RunId),

@@ -13,9 +13,11 @@ import (
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
 
-// wf is one run's mutable state loaded into a txn. Mutations go to the batch
-// immediately (events, rows) except the state itself, written by save.
-type wf struct {
+// run is the in-apply view of one workflow run: its mutable state loaded
+// into a txn. Mutations go to the batch immediately (events, rows) except the
+// state itself, written by save. Its history events are built by one method
+// per event type (events_*.go).
+type run struct {
 	t        *txn
 	st       *fsmpb.WorkflowState
 	appended bool
@@ -27,7 +29,7 @@ type wf struct {
 	eager    []*StartedActivityTask
 }
 
-func (t *txn) loadRun(ns, wfID, runID string) (*wf, error) {
+func (t *txn) loadRun(ns, wfID, runID string) (*run, error) {
 	if runID == "" {
 		var cur fsmpb.CurrentRun
 		if !t.get(currentKey(ns, wfID), &cur) {
@@ -39,11 +41,11 @@ func (t *txn) loadRun(ns, wfID, runID string) (*wf, error) {
 	if !t.get(stateKey(ns, wfID, runID), st) {
 		return nil, ErrWorkflowNotFound
 	}
-	return &wf{t: t, st: st}, nil
+	return &run{t: t, st: st}, nil
 }
 
 // loadRunning loads a run and requires it to be running.
-func (t *txn) loadRunning(ns, wfID, runID string) (*wf, error) {
+func (t *txn) loadRunning(ns, wfID, runID string) (*run, error) {
 	w, err := t.loadRun(ns, wfID, runID)
 	if err != nil {
 		return nil, err
@@ -60,7 +62,7 @@ func (t *txn) loadRunning(ns, wfID, runID string) (*wf, error) {
 	return w, nil
 }
 
-func (w *wf) save() {
+func (w *run) save() {
 	s := w.st
 	w.t.set(stateKey(s.Namespace, s.WorkflowId, s.RunId), s)
 	if w.visDirty {
@@ -86,14 +88,10 @@ func nanosOf(d *durationpb.Duration) int64 {
 	return int64(d.AsDuration())
 }
 
-func (w *wf) event(typ enumspb.EventType) *historypb.HistoryEvent {
-	return &historypb.HistoryEvent{EventTime: ts(w.t.now), EventType: typ, TaskId: int64(w.t.index)}
-}
-
 // appendEvents gives events their ids and writes them. An activity close
 // event whose started_event_id is -1 refers to the ActivityTaskStarted event
 // written just before it (both are produced together when an activity ends).
-func (w *wf) appendEvents(evs ...*historypb.HistoryEvent) {
+func (w *run) appendEvents(evs ...*historypb.HistoryEvent) {
 	var lastStarted int64
 	for _, ev := range evs {
 		ev.EventId = w.st.NextEventId
@@ -121,7 +119,7 @@ func fixStarted(p *int64, started int64) {
 	}
 }
 
-func (w *wf) wftStarted() bool {
+func (w *run) wftStarted() bool {
 	return w.st.WorkflowTask != nil && w.st.WorkflowTask.StartedEventId > 0
 }
 
@@ -129,7 +127,7 @@ func (w *wf) wftStarted() bool {
 // (signals, activity results, fired timers). While a workflow task is started
 // they are buffered, as Temporal does, and written after it completes;
 // otherwise they are written now. Either way a workflow task will follow.
-func (w *wf) record(evs ...*historypb.HistoryEvent) {
+func (w *run) record(evs ...*historypb.HistoryEvent) {
 	if w.wftStarted() {
 		w.st.BufferedEvents = append(w.st.BufferedEvents, evs...)
 		return
@@ -139,7 +137,7 @@ func (w *wf) record(evs ...*historypb.HistoryEvent) {
 }
 
 // flushBuffered writes buffered events; it reports whether there were any.
-func (w *wf) flushBuffered() bool {
+func (w *run) flushBuffered() bool {
 	if len(w.st.BufferedEvents) == 0 {
 		return false
 	}
@@ -148,7 +146,7 @@ func (w *wf) flushBuffered() bool {
 	return true
 }
 
-func (w *wf) ensureWorkflowTask() {
+func (w *run) ensureWorkflowTask() {
 	if w.st.WorkflowTask == nil && w.st.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		if w.st.FirstWorkflowTaskBackoff > 0 && !w.endStartDelay() {
 			return // a cron or retry backoff: its timer schedules the task
@@ -157,23 +155,40 @@ func (w *wf) ensureWorkflowTask() {
 	}
 }
 
+// endStartDelay ends a pending start delay early (a signal arrived): the
+// backoff timer goes and the first workflow task may be scheduled. It
+// reports false for a cron or retry backoff, which signals do not end.
+func (w *run) endStartDelay() bool {
+	s := w.st
+	if !s.StartDelay {
+		return false
+	}
+	keep := s.TimerKeys[:0]
+	for _, k := range s.TimerKeys {
+		var row fsmpb.TimerRow
+		if w.t.get(k, &row) && row.Kind == fsmpb.TimerKind_TIMER_KIND_WORKFLOW_BACKOFF {
+			w.t.delTimer(k)
+			continue
+		}
+		keep = append(keep, k)
+	}
+	s.TimerKeys = keep
+	s.FirstWorkflowTaskBackoff, s.StartDelay = 0, false
+	return true
+}
+
 // scheduleWorkflowTask schedules the next workflow task: on the sticky
 // queue of the worker that cached the workflow (if any, with a
 // schedule-to-start timeout that falls back to the normal queue), else on the
 // workflow's task queue.
-func (w *wf) scheduleWorkflowTask(attempt int32) {
+func (w *run) scheduleWorkflowTask(attempt int32) {
 	s := w.st
 	queue, kind := s.TaskQueue, enumspb.TASK_QUEUE_KIND_NORMAL
 	if s.StickyTaskQueue != "" {
 		queue, kind = s.StickyTaskQueue, enumspb.TASK_QUEUE_KIND_STICKY
 	}
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes{
-		WorkflowTaskScheduledEventAttributes: &historypb.WorkflowTaskScheduledEventAttributes{
-			TaskQueue:           &taskqueuepb.TaskQueue{Name: queue, Kind: kind, NormalName: normalName(s, kind)},
-			StartToCloseTimeout: dur(s.TaskTimeout),
-			Attempt:             attempt,
-		}}
+	ev := w.workflowTaskScheduledEvent(&taskqueuepb.TaskQueue{Name: queue, Kind: kind, NormalName: normalName(s, kind)},
+		s.TaskTimeout, attempt)
 	w.appendEvents(ev)
 	key := w.t.addTask(&fsmpb.TaskRow{
 		Namespace: s.Namespace, TaskQueue: queue, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
@@ -204,7 +219,7 @@ func normalName(s *fsmpb.WorkflowState, kind enumspb.TaskQueueKind) string {
 
 // clearSticky forgets the worker cache affinity: the next workflow task goes
 // to the normal queue with the full history.
-func (w *wf) clearSticky() {
+func (w *run) clearSticky() {
 	w.st.StickyTaskQueue, w.st.StickyScheduleToStartTimeout = "", 0
 }
 
@@ -213,7 +228,7 @@ func (w *wf) clearSticky() {
 // not wait out the sticky schedule-to-start timeout. No event is written:
 // the task keeps its WorkflowTaskScheduled event, as in Temporal's fallback
 // for an unavailable sticky worker. It reports whether the task moved.
-func (w *wf) unstickWorkflowTask() bool {
+func (w *run) unstickWorkflowTask() bool {
 	s, wt := w.st, w.st.WorkflowTask
 	if wt == nil || !wt.Sticky || wt.StartedEventId != 0 {
 		return false
@@ -229,7 +244,7 @@ func (w *wf) unstickWorkflowTask() bool {
 }
 
 // clearWorkflowTask drops the current workflow task and its rows.
-func (w *wf) clearWorkflowTask() {
+func (w *run) clearWorkflowTask() {
 	if wt := w.st.WorkflowTask; wt != nil {
 		w.t.delTask(wt.TaskKey)
 		w.t.delTimer(wt.TimerKey)
@@ -239,24 +254,18 @@ func (w *wf) clearWorkflowTask() {
 
 // failStartedWorkflowTask records the in-flight workflow task as failed (when
 // the workflow is closed from outside) and flushes buffered events.
-func (w *wf) failStartedWorkflowTask(cause enumspb.WorkflowTaskFailedCause, identity string) {
+func (w *run) failStartedWorkflowTask(cause enumspb.WorkflowTaskFailedCause, identity string) {
 	wt := w.st.WorkflowTask
 	if wt == nil || wt.StartedEventId == 0 {
 		return
 	}
-	ev := w.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{
-		WorkflowTaskFailedEventAttributes: &historypb.WorkflowTaskFailedEventAttributes{
-			ScheduledEventId: wt.ScheduledEventId, StartedEventId: wt.StartedEventId,
-			Cause: cause, Identity: identity,
-		}}
-	w.appendEvents(ev)
+	w.appendEvents(w.workflowTaskFailedEvent(wt.ScheduledEventId, wt.StartedEventId, cause, nil, identity, ""))
 	w.clearWorkflowTask()
 	w.flushBuffered()
 }
 
 // closeRun appends the close event and releases everything the run holds.
-func (w *wf) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus) {
+func (w *run) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecutionStatus) {
 	s := w.st
 	if s.WorkflowTask != nil && s.WorkflowTask.StartedEventId == 0 {
 		// A scheduled but never started task just goes away (Temporal
@@ -301,7 +310,7 @@ func (w *wf) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecuti
 // parent learns only of the chain's end).
 func continues(ev *historypb.HistoryEvent) bool {
 	switch {
-	case ev.EventType == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+	case ev.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil:
 		return true
 	case ev.GetWorkflowExecutionFailedEventAttributes().GetNewExecutionRunId() != "",
 		ev.GetWorkflowExecutionTimedOutEventAttributes().GetNewExecutionRunId() != "",
@@ -311,7 +320,7 @@ func continues(ev *historypb.HistoryEvent) bool {
 	return false
 }
 
-func (w *wf) releaseActivity(a *fsmpb.ActivityInfo) {
+func (w *run) releaseActivity(a *fsmpb.ActivityInfo) {
 	w.t.delTask(a.TaskKey)
 	for _, k := range a.TimerKeys {
 		w.t.delTimer(k)
@@ -320,7 +329,7 @@ func (w *wf) releaseActivity(a *fsmpb.ActivityInfo) {
 }
 
 // addRunTimer adds a timer owned by the run itself (run/execution timeout).
-func (w *wf) addRunTimer(kind fsmpb.TimerKind, fireAt int64) {
+func (w *run) addRunTimer(kind fsmpb.TimerKind, fireAt int64) {
 	s := w.st
 	k := w.t.addTimer(&fsmpb.TimerRow{
 		Kind: kind, Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, FireAt: fireAt,
