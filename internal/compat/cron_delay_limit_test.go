@@ -17,23 +17,14 @@ import (
 	"github.com/raftflow/engine/internal/testutil"
 )
 
-// Tick counts its runs through the cron chain's last completion result.
-func Tick(ctx workflow.Context) (int, error) {
-	n := 0
-	if workflow.HasLastCompletionResult(ctx) {
-		if err := workflow.GetLastCompletionResult(ctx, &n); err != nil {
-			return 0, err
-		}
-	}
-	return n + 1, nil
-}
-
+// TestCron runs CronTickWorkflow (features_workflows_test.go), which counts
+// its runs through the cron chain's last completion result.
 func TestCron(t *testing.T) {
 	addr := startRetentionEngine(t)
-	c := dialNamespace(t, addr, "")
-	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(Tick) })
+	c := dial(t, addr)
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(CronTickWorkflow) })
 	ctx := testutil.Context(t, 30*time.Second)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "ticker", TaskQueue: tq, CronSchedule: "@every 1s"}, Tick)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "ticker", TaskQueue: tq, CronSchedule: "@every 1s"}, CronTickWorkflow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +55,7 @@ func TestCron(t *testing.T) {
 	}
 
 	// A bad schedule is refused up front.
-	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq, CronSchedule: "every day"}, Tick)
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq, CronSchedule: "every day"}, CronTickWorkflow)
 	if !errors.As(err, new(*serviceerror.InvalidArgument)) || !strings.Contains(err.Error(), "cron_schedule") {
 		t.Fatalf("bad schedule: %v", err)
 	}
@@ -78,7 +69,7 @@ func Greeter(ctx workflow.Context) (string, error) {
 
 func TestStartDelay(t *testing.T) {
 	addr := startRetentionEngine(t)
-	c := dialNamespace(t, addr, "")
+	c := dial(t, addr)
 	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(Greeter) })
 	ctx := testutil.Context(t, 30*time.Second)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "delayed", TaskQueue: tq, StartDelay: time.Hour}, Greeter)
@@ -119,7 +110,7 @@ func BigResult() (string, error) { return strings.Repeat("y", 3<<20), nil }
 
 func TestPayloadLimit(t *testing.T) {
 	addr := startRetentionEngine(t)
-	c := dialNamespace(t, addr, "")
+	c := dial(t, addr)
 	tq := startQueueWorker(t, c, func(w worker.Registry) {
 		w.RegisterWorkflow(Big)
 		w.RegisterActivity(BigResult)

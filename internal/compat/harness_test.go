@@ -58,6 +58,18 @@ func dialNamespace(t testing.TB, hostPort, ns string) client.Client {
 	return c
 }
 
+// dialNamespaceClient connects an official SDK namespace client; closed
+// when t ends.
+func dialNamespaceClient(t testing.TB, hostPort string) client.NamespaceClient {
+	t.Helper()
+	nsc, err := client.NewNamespaceClient(client.Options{HostPort: hostPort, Logger: sdklog.NewStructuredLogger(logger())})
+	if err != nil {
+		t.Fatalf("dial namespace client %s: %v", hostPort, err)
+	}
+	t.Cleanup(nsc.Close)
+	return nsc
+}
+
 // taskQueue returns a task queue name unique to this test run.
 func taskQueue(t testing.TB) string { return "compat-" + testutil.TaskQueue(t) }
 

@@ -179,29 +179,13 @@ func TestWorkflowRetry(t *testing.T) {
 	}
 }
 
-func UpdatableWorkflow(ctx workflow.Context) (int, error) {
-	total := 0
-	err := workflow.SetUpdateHandlerWithOptions(ctx, "add", func(ctx workflow.Context, n int) (int, error) {
-		total += n
-		return total, nil
-	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, n int) error {
-		if n < 0 {
-			return errors.New("negative")
-		}
-		return nil
-	}})
-	if err != nil {
-		return 0, err
-	}
-	workflow.GetSignalChannel(ctx, "done").Receive(ctx, nil)
-	return total, nil
-}
+// The update tests run CounterUpdateWorkflow (features_workflows_test.go).
 
 func TestUpdate(t *testing.T) {
 	c := startEngine(t).Client()
-	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(UpdatableWorkflow) })
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(CounterUpdateWorkflow) })
 	ctx := testutil.Context(t, 30*time.Second)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u1", TaskQueue: tq}, UpdatableWorkflow)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u1", TaskQueue: tq}, CounterUpdateWorkflow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,9 +235,9 @@ func TestUpdate(t *testing.T) {
 
 func TestUpdateUnknownNameIsRejected(t *testing.T) {
 	c := startEngine(t).Client()
-	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(UpdatableWorkflow) })
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(CounterUpdateWorkflow) })
 	ctx := testutil.Context(t, 30*time.Second)
-	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u2", TaskQueue: tq}, UpdatableWorkflow); err != nil {
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u2", TaskQueue: tq}, CounterUpdateWorkflow); err != nil {
 		t.Fatal(err)
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{

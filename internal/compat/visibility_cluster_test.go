@@ -20,7 +20,7 @@ func TestListAcrossLeaderChange(t *testing.T) {
 	c := enginetest.Start(t, enginetest.Nodes(3))
 	ctx := testutil.Context(t, 60*time.Second)
 	first := c.Leader()
-	cl := dialNamespace(t, c.GRPCAddr(first), "")
+	cl := dial(t, c.GRPCAddr(first))
 	var want []string
 	for i := range 5 {
 		id := fmt.Sprintf("wf-%d", i)
@@ -43,7 +43,7 @@ func TestListAcrossLeaderChange(t *testing.T) {
 	if follower == first {
 		follower = (follower + 1) % 3
 	}
-	cl2 := dialNamespace(t, c.GRPCAddr(follower), "")
+	cl2 := dial(t, c.GRPCAddr(follower))
 	token := page.NextPageToken
 	for len(token) > 0 {
 		page, err = cl2.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{PageSize: 2, NextPageToken: token})
@@ -59,7 +59,7 @@ func TestListAcrossLeaderChange(t *testing.T) {
 		t.Fatalf("pages across the leader change: %v, want %v", got, want)
 	}
 	for _, i := range []int{next, follower} {
-		n, err := dialNamespace(t, c.GRPCAddr(i), "").CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "ExecutionStatus = 'Running'"})
+		n, err := dial(t, c.GRPCAddr(i)).CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "ExecutionStatus = 'Running'"})
 		if err != nil || n.Count != 5 {
 			t.Fatalf("count via node %d: %v %v", i, n, err)
 		}

@@ -15,7 +15,6 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -88,7 +87,7 @@ func listIDs(t *testing.T, c client.Client, query string, pageSize int32) []stri
 
 func TestListCountScan(t *testing.T) {
 	addr := startRetentionEngine(t)
-	c := dialNamespace(t, addr, "")
+	c := dial(t, addr)
 	tq := startQueueWorker(t, c, func(w worker.Registry) {
 		w.RegisterWorkflow(Order)
 		w.RegisterWorkflow(Ship)
@@ -231,11 +230,7 @@ func checkRecord(t *testing.T, e *workflowpb.WorkflowExecutionInfo) {
 
 func TestNamespaces(t *testing.T) {
 	addr := startRetentionEngine(t)
-	nsc, err := client.NewNamespaceClient(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(logger())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nsc.Close)
+	nsc := dialNamespaceClient(t, addr)
 	ctx := testutil.Context(t, 30*time.Second)
 	for _, ns := range []string{"ns-a", "ns-b"} {
 		if err := nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{
@@ -245,7 +240,7 @@ func TestNamespaces(t *testing.T) {
 		}
 	}
 	// Too short a retention is refused, naming the field.
-	err = nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: "ns-c", WorkflowExecutionRetentionPeriod: durationpb.New(time.Millisecond)})
+	err := nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: "ns-c", WorkflowExecutionRetentionPeriod: durationpb.New(time.Millisecond)})
 	var inv *serviceerror.InvalidArgument
 	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "retention") {
 		t.Fatalf("short retention: %v", err)
@@ -279,7 +274,7 @@ func TestNamespaces(t *testing.T) {
 	if ids := listIDs(t, b, "", 0); strings.Join(ids, ",") != "only-b,same-id" {
 		t.Fatalf("ns-b lists %v", ids)
 	}
-	if ids := listIDs(t, dialNamespace(t, addr, ""), "", 0); len(ids) != 0 {
+	if ids := listIDs(t, dial(t, addr), "", 0); len(ids) != 0 {
 		t.Fatalf("default lists %v", ids)
 	}
 	if _, err := a.DescribeWorkflowExecution(ctx, "only-b", ""); !errors.As(err, new(*serviceerror.NotFound)) {
@@ -318,7 +313,7 @@ func TestNamespaces(t *testing.T) {
 	var names []string
 	var token []byte
 	for {
-		resp, err := dialNamespace(t, addr, "").WorkflowService().ListNamespaces(ctx, &workflowservice.ListNamespacesRequest{PageSize: 1, NextPageToken: token})
+		resp, err := dial(t, addr).WorkflowService().ListNamespaces(ctx, &workflowservice.ListNamespacesRequest{PageSize: 1, NextPageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,11 +331,7 @@ func TestNamespaces(t *testing.T) {
 
 func TestRetentionAndDelete(t *testing.T) {
 	addr := startRetentionEngine(t)
-	nsc, err := client.NewNamespaceClient(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(logger())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nsc.Close)
+	nsc := dialNamespaceClient(t, addr)
 	ctx := testutil.Context(t, 30*time.Second)
 	if err := nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{
 		Namespace: "brief", WorkflowExecutionRetentionPeriod: durationpb.New(minRetention),
