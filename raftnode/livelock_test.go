@@ -118,13 +118,7 @@ func TestInstallSnapshotLivelock(t *testing.T) {
 
 	n3.f = &testFSM{}
 	n3.n = open("n3", n3.dir, n3.addr, n3.f)
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for len(n3.f.Values()) != 7 {
-		if time.Now().After(deadline) {
-			t.Fatalf("n3 never caught up: values %q after %d snapshot restores", n3.f.Values(), n3.f.Restores())
-		}
-		<-tick.C
-	}
+	testutil.Eventually(t, 5*time.Second, "n3 to catch up", func() (bool, string) {
+		return len(n3.f.Values()) == 7, fmt.Sprintf("values %q after %d snapshot restores", n3.f.Values(), n3.f.Restores())
+	})
 }

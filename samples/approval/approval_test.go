@@ -20,12 +20,7 @@ import (
 func setup(t *testing.T, srv *enginetest.Server) (client.Client, *approval.Notifier) {
 	t.Helper()
 	n := &approval.Notifier{}
-	w := worker.New(srv.Client(), approval.TaskQueue, worker.Options{})
-	approval.Register(w, n)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	testutil.StartWorker(t, srv.Client(), approval.TaskQueue, func(r worker.Registry) { approval.Register(r, n) })
 	return srv.Client(), n
 }
 
