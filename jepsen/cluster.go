@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/raftflow/engine/internal/testutil/enginebin"
 	"github.com/raftflow/engine/rpc/adminpb"
 )
 
@@ -38,8 +39,7 @@ type Node struct {
 
 	c      *Cluster
 	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc   *enginebin.Process // nil before the first start
 	paused bool
 }
 
@@ -172,28 +172,17 @@ func (nd *Node) Start() error {
 	fmt.Fprintf(logf, "=== jepsen: start %s at %s\n", nd.ID, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command("ip", append([]string{"netns", "exec", nd.NS, nd.c.Bin}, nd.args()...)...)
 	cmd.Env = append(append(os.Environ(), "ENGINE_CHAOS_CLOCK_FILE="+nd.ClockFile), nd.c.Env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
+	p, err := enginebin.Start(cmd, logf) // closes logf when the process exits
+	if err != nil {
 		return err
 	}
-	ch := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(ch) }()
-	nd.cmd, nd.exited, nd.paused = cmd, ch, false
+	nd.proc, nd.paused = p, false
 	return nil
 }
 
 func (nd *Node) runningLocked() bool {
-	if nd.exited == nil {
-		return false
-	}
-	select {
-	case <-nd.exited:
-		return false
-	default:
-		return true
-	}
+	return nd.proc != nil && nd.proc.Alive()
 }
 
 // Running reports whether the process is alive (paused counts as alive).
@@ -206,15 +195,14 @@ func (nd *Node) Running() bool {
 // Kill sends SIGKILL and waits for the process to be gone.
 func (nd *Node) Kill() {
 	nd.mu.Lock()
-	cmd, ch := nd.cmd, nd.exited
+	p := nd.proc
 	running := nd.runningLocked()
 	nd.paused = false
 	nd.mu.Unlock()
 	if !running {
 		return
 	}
-	syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-	<-ch
+	p.Kill()
 }
 
 // Pause sends SIGSTOP; Resume SIGCONT.
@@ -222,7 +210,7 @@ func (nd *Node) Pause() {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	if nd.runningLocked() {
-		syscall.Kill(nd.cmd.Process.Pid, syscall.SIGSTOP)
+		nd.proc.Signal(syscall.SIGSTOP)
 		nd.paused = true
 	}
 }
@@ -231,7 +219,7 @@ func (nd *Node) Resume() {
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	if nd.runningLocked() && nd.paused {
-		syscall.Kill(nd.cmd.Process.Pid, syscall.SIGCONT)
+		nd.proc.Signal(syscall.SIGCONT)
 	}
 	nd.paused = false
 }

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 type member struct {
@@ -30,7 +33,7 @@ func leaderOf(ms []*member) *member {
 func waitNewLeader(t *testing.T, ms []*member, old *member) *member {
 	t.Helper()
 	var l *member
-	waitFor(t, "a new ready leader", func() bool {
+	testutil.EventuallyTrue(t, 10*time.Second, "a new ready leader", func() bool {
 		l = leaderOf(ms)
 		return l != nil && l != old && l.n.LeaderReady()
 	})
@@ -54,7 +57,7 @@ func servers(t *testing.T, n *Node) (map[string]string, uint64) {
 }
 
 func TestCluster(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	var ms []*member
 	for i := 1; i <= 3; i++ {
 		m := &member{f: &testFSM{}, rec: &hookRec{}}
@@ -66,7 +69,7 @@ func TestCluster(t *testing.T) {
 	if err := n1.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "n1 ready", n1.LeaderReady)
+	testutil.EventuallyTrue(t, 10*time.Second, "n1 ready", n1.LeaderReady)
 
 	// Membership: idempotent add, re-address, other id on the address.
 	must := func(err error) {
@@ -99,7 +102,7 @@ func TestCluster(t *testing.T) {
 	if err := n1.AddVoter(ctx, "n1", "127.0.0.1:3"); err == nil {
 		t.Fatal("re-addressing the leader itself must be refused")
 	}
-	waitFor(t, "n2 to see the final configuration", func() bool {
+	testutil.EventuallyTrue(t, 10*time.Second, "n2 to see the final configuration", func() bool {
 		st := n2.Status()
 		return len(st.Servers) == 3 && st.LeaderID == "n1" && st.State == "Follower"
 	})
@@ -136,7 +139,7 @@ func TestCluster(t *testing.T) {
 		if err := old.n.Raft().LeadershipTransfer().Error(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "old leader's services cancelled", func() bool {
+		testutil.EventuallyTrue(t, 10*time.Second, "old leader's services cancelled", func() bool {
 			return old.rec.stops.Load() == before+1 && !old.n.LeaderReady()
 		})
 		old = waitNewLeader(t, ms, old)
@@ -182,7 +185,7 @@ func TestCluster(t *testing.T) {
 func waitReplicated(t *testing.T, ms []*member, want ...string) {
 	t.Helper()
 	for _, m := range ms {
-		waitFor(t, fmt.Sprintf("%s to apply %q", m.n.ID(), want), func() bool {
+		testutil.EventuallyTrue(t, 10*time.Second, fmt.Sprintf("%s to apply %q", m.n.ID(), want), func() bool {
 			return slices.Equal(m.f.Values(), want)
 		})
 	}
@@ -195,7 +198,7 @@ func TestOnLeadershipLate(t *testing.T) {
 	if err := n.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.WaitLeader(testCtx(t)); err != nil {
+	if err := n.WaitLeader(testutil.Context(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if n.LeaderReady() {
@@ -203,7 +206,7 @@ func TestOnLeadershipLate(t *testing.T) {
 	}
 	rec := &hookRec{}
 	n.OnLeadership(rec.start)
-	waitFor(t, "late hook", n.LeaderReady)
+	testutil.EventuallyTrue(t, 10*time.Second, "late hook", n.LeaderReady)
 	defer func() {
 		if recover() == nil {
 			t.Fatal("second OnLeadership did not panic")

@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // TestFSMAheadOfLog: raft/ lost while fsm/ was kept. Before the check, the
@@ -17,7 +20,7 @@ import (
 // refuses, saying what happened and what to do.
 func TestFSMAheadOfLog(t *testing.T) {
 	dir := t.TempDir()
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	f := &testFSM{} // survives the restart, as fsm/ on disk would
 	n := openNode(t, "n1", dir, f)
 	if err := n.Bootstrap(); err != nil {
@@ -74,7 +77,7 @@ func TestFSMAheadOfLog(t *testing.T) {
 // ids named (it used to wedge with "no leader known").
 func TestNodeIDRecorded(t *testing.T) {
 	dir := t.TempDir()
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	n := openNode(t, "n1", dir, &testFSM{})
 	addr := n.RaftAddr()
 	if err := n.Bootstrap(); err != nil {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // partition is a Config.Fault for tests: it cuts every link that names an
@@ -33,7 +36,7 @@ func (p *partition) set(addr string, cut bool) {
 // added, and waits for all three to see the full configuration.
 func cluster3(t *testing.T, fault func(from, to string) bool) []*member {
 	t.Helper()
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	var ms []*member
 	for i := 1; i <= 3; i++ {
 		m := &member{f: &testFSM{}, rec: &hookRec{}}
@@ -51,14 +54,14 @@ func cluster3(t *testing.T, fault func(from, to string) bool) []*member {
 	if err := ms[0].n.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "n1 ready", ms[0].n.LeaderReady)
+	testutil.EventuallyTrue(t, 10*time.Second, "n1 ready", ms[0].n.LeaderReady)
 	for _, m := range ms[1:] {
 		if err := ms[0].n.AddVoter(ctx, m.n.ID(), m.n.RaftAddr()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, m := range ms {
-		waitFor(t, m.n.ID()+" to see 3 servers and a leader", func() bool {
+		testutil.EventuallyTrue(t, 10*time.Second, m.n.ID()+" to see 3 servers and a leader", func() bool {
 			st := m.n.Status()
 			return len(st.Servers) == 3 && st.LeaderID != ""
 		})
@@ -72,7 +75,7 @@ func cluster3(t *testing.T, fault func(from, to string) bool) []*member {
 func TestFaultPartition(t *testing.T) {
 	p := &partition{}
 	ms := cluster3(t, p.fault)
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	old := leaderOf(ms)
 	if old == nil {
 		t.Fatal("no leader")
@@ -84,7 +87,7 @@ func TestFaultPartition(t *testing.T) {
 
 	p.set(old.n.RaftAddr(), true)
 	next := waitNewLeader(t, ms, old)
-	waitFor(t, "isolated leader to step down", func() bool { return !old.n.IsLeader() && !old.n.LeaderReady() })
+	testutil.EventuallyTrue(t, 10*time.Second, "isolated leader to step down", func() bool { return !old.n.IsLeader() && !old.n.LeaderReady() })
 	if _, err := next.n.Apply(ctx, []byte("during")); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +122,7 @@ func TestFaultPartition(t *testing.T) {
 // no-op.
 func TestKill(t *testing.T) {
 	ms := cluster3(t, nil)
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	old := leaderOf(ms)
 	if old == nil {
 		t.Fatal("no leader")

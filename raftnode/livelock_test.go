@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // TestInstallSnapshotLivelock reproduces hashicorp/raft#697: a follower
@@ -26,7 +28,7 @@ func TestInstallSnapshotLivelock(t *testing.T) {
 	if os.Getenv("RAFTFLOW_KNOWN_BUGS") == "" {
 		t.Skip("hashicorp/raft#697, present in v1.7.3 and v1.8.0; run with RAFTFLOW_KNOWN_BUGS=1 (and drop this skip once raft is fixed or patched)")
 	}
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	type node struct {
 		n    *Node
 		f    *testFSM
@@ -56,7 +58,7 @@ func TestInstallSnapshotLivelock(t *testing.T) {
 	if err := n1.n.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "n1 leads", n1.n.LeaderReady)
+	testutil.EventuallyTrue(t, 10*time.Second, "n1 leads", n1.n.LeaderReady)
 	for _, nd := range ns[1:] {
 		if err := n1.n.AddVoter(ctx, nd.n.ID(), nd.addr); err != nil {
 			t.Fatal(err)
@@ -71,7 +73,7 @@ func TestInstallSnapshotLivelock(t *testing.T) {
 		}
 	}
 	apply(n1.n, "a", "b")
-	waitFor(t, "n3 to apply a, b", func() bool { return len(n3.f.Values()) == 2 })
+	testutil.EventuallyTrue(t, 10*time.Second, "n3 to apply a, b", func() bool { return len(n3.f.Values()) == 2 })
 
 	// n3 misses entries; n1 snapshots and compacts its log past them.
 	if err := n3.n.Shutdown(); err != nil {
@@ -87,7 +89,7 @@ func TestInstallSnapshotLivelock(t *testing.T) {
 	// n3 comes back and catches up through InstallSnapshot at k.
 	n3.f = &testFSM{}
 	n3.n = open("n3", n3.dir, n3.addr, n3.f)
-	waitFor(t, "n3 to install the snapshot", func() bool { return n3.f.Restores() == 1 && len(n3.f.Values()) == 5 })
+	testutil.EventuallyTrue(t, 10*time.Second, "n3 to install the snapshot", func() bool { return n3.f.Restores() == 1 && len(n3.f.Values()) == 5 })
 	if err := n3.n.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
@@ -106,23 +108,17 @@ func TestInstallSnapshotLivelock(t *testing.T) {
 	if err := n1.n.Raft().LeadershipTransferToServer(raft.ServerID("n2"), raft.ServerAddress(n2.addr)).Error(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "n2 leads", n2.n.LeaderReady)
+	testutil.EventuallyTrue(t, 10*time.Second, "n2 leads", n2.n.LeaderReady)
 	apply(n2.n, "f")
 	if err := n2.n.Raft().LeadershipTransferToServer(raft.ServerID("n1"), raft.ServerAddress(n1.addr)).Error(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "n1 leads again", n1.n.LeaderReady)
+	testutil.EventuallyTrue(t, 10*time.Second, "n1 leads again", n1.n.LeaderReady)
 	apply(n1.n, "g")
 
 	n3.f = &testFSM{}
 	n3.n = open("n3", n3.dir, n3.addr, n3.f)
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for len(n3.f.Values()) != 7 {
-		if time.Now().After(deadline) {
-			t.Fatalf("n3 never caught up: values %q after %d snapshot restores", n3.f.Values(), n3.f.Restores())
-		}
-		<-tick.C
-	}
+	testutil.Eventually(t, 5*time.Second, "n3 to catch up", func() (bool, string) {
+		return len(n3.f.Values()) == 7, fmt.Sprintf("values %q after %d snapshot restores", n3.f.Values(), n3.f.Restores())
+	})
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 func TestSingleNode(t *testing.T) {
@@ -26,11 +28,11 @@ func TestSingleNode(t *testing.T) {
 	if err := n.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	if err := n.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "leader services", n.LeaderReady)
+	testutil.EventuallyTrue(t, 10*time.Second, "leader services", n.LeaderReady)
 	if id, addr := n.Leader(); id != "n1" || addr != n.RaftAddr() {
 		t.Fatalf("Leader() = %q %q, want n1 %q", id, addr, n.RaftAddr())
 	}
@@ -95,7 +97,7 @@ func TestSingleNode(t *testing.T) {
 // at or past the snapshot (entries it holds are skipped, not re-applied).
 func TestRestart(t *testing.T) {
 	dir := t.TempDir()
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	start := func(f *testFSM, bind string) *Node {
 		t.Helper()
 		n := openNode(t, "n1", dir, f, bind)
@@ -183,10 +185,10 @@ func TestNoLeader(t *testing.T) {
 	if err := n.WaitLeader(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitLeader = %v", err)
 	}
-	if _, err := n.Apply(testCtx(t), []byte("x")); !errors.Is(err, ErrNotLeader) {
+	if _, err := n.Apply(testutil.Context(t, 10*time.Second), []byte("x")); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("Apply = %v, want ErrNotLeader", err)
 	}
-	if err := n.AddVoter(testCtx(t), "n2", "127.0.0.1:1"); !errors.Is(err, ErrNotLeader) {
+	if err := n.AddVoter(testutil.Context(t, 10*time.Second), "n2", "127.0.0.1:1"); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("AddVoter = %v, want ErrNotLeader", err)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // testCA is a throwaway CA held in memory (nothing is written to disk).
@@ -144,7 +146,7 @@ func rogueAppendAs(t *testing.T, cfg *tls.Config, target *Node, term uint64, id 
 // certificate, a client certificate, no certificate or plaintext are
 // refused without moving the leader's term.
 func TestPeerTLSIdentity(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	ca, other := newTestCA(t), newTestCA(t)
 	loop := []net.IP{net.ParseIP("127.0.0.1")}
 	ms := []*member{
@@ -156,7 +158,7 @@ func TestPeerTLSIdentity(t *testing.T) {
 	if err := n1.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "n1 leads", n1.IsLeader)
+	testutil.EventuallyTrue(t, 10*time.Second, "n1 leads", n1.IsLeader)
 	for _, m := range ms[1:] {
 		if err := n1.VerifyPeer(ctx, m.n.ID(), m.n.RaftAddr()); err != nil {
 			t.Fatalf("VerifyPeer %s: %v", m.n.ID(), err)
@@ -249,17 +251,17 @@ func TestPeerTLSConfig(t *testing.T) {
 // which forwarding uses, does not report it: neither under its own id nor
 // under a member's id at another address.
 func TestConfiguredLeader(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := testutil.Context(t, 10*time.Second)
 	n1 := openNode(t, "n1", t.TempDir(), &testFSM{})
 	n2 := openNode(t, "n2", t.TempDir(), &testFSM{})
 	if err := n1.Bootstrap(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "n1 leads", n1.IsLeader)
+	testutil.EventuallyTrue(t, 10*time.Second, "n1 leads", n1.IsLeader)
 	if err := n1.AddVoter(ctx, "n2", n2.RaftAddr()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "n2 follows n1", func() bool { id, addr := n2.ConfiguredLeader(); return id == "n1" && addr == n1.RaftAddr() })
+	testutil.EventuallyTrue(t, 10*time.Second, "n2 follows n1", func() bool { id, addr := n2.ConfiguredLeader(); return id == "n1" && addr == n1.RaftAddr() })
 	for _, id := range []string{"rogue", "n1"} {
 		if _, err := rogueAppendAs(t, nil, n2, n2.Raft().CurrentTerm()+10, id); err != nil {
 			t.Fatal(err)

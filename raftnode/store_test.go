@@ -11,8 +11,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // TestTruncatedBoltStore: a truncated raft.db is a clear start error naming
@@ -94,7 +97,7 @@ func TestStoreWriteFails(t *testing.T) {
 			if err := n.Bootstrap(); err != nil {
 				t.Fatal(err)
 			}
-			ctx := testCtx(t)
+			ctx := testutil.Context(t, 10*time.Second)
 			if err := n.WaitLeader(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +116,7 @@ func TestStoreWriteFails(t *testing.T) {
 				t.Fatalf("StorageErr = %v, want ErrStorage wrapping ENOSPC", err)
 			}
 			if tt.name == "all" { // raft steps down and tries to elect itself again
-				waitFor(t, "a candidate (its term write parked)", func() bool { return n.raft.State() == raft.Candidate })
+				testutil.EventuallyTrue(t, 10*time.Second, "a candidate (its term write parked)", func() bool { return n.raft.State() == raft.Candidate })
 			}
 			if err := n.Shutdown(); err != nil {
 				t.Logf("Shutdown: %v", err)

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/raftflow/engine/internal/testutil"
 	"github.com/raftflow/engine/sdk"
 	"github.com/raftflow/engine/sdk/enginetest"
 )
@@ -82,12 +83,12 @@ func TestDialRidesThroughNodeKill(t *testing.T) {
 	}
 	srv := enginetest.Start(t, enginetest.Nodes(3))
 	starter, workerClient := srv.Client(), srv.Client()
-	tq := taskQueue(t)
-	startWorker(t, workerClient, tq, func(r worker.Registry) {
+	tq := testutil.TaskQueue(t)
+	testutil.StartWorker(t, workerClient, tq, func(r worker.Registry) {
 		r.RegisterWorkflow(echoWorkflow)
 		r.RegisterActivity(echo)
 	})
-	ctx := ctxFor(t, 90*time.Second)
+	ctx := testutil.Context(t, 90*time.Second)
 
 	for _, victim := range []string{"leader", "follower"} {
 		l := srv.Leader()
@@ -96,7 +97,7 @@ func TestDialRidesThroughNodeKill(t *testing.T) {
 			kill = (l + 1) % srv.Nodes()
 		}
 		b := startBatch(ctx, starter, tq, victim, 30)
-		eventually(t, 30*time.Second, "5 workflows to complete", func() bool { return b.completed.Load() >= 5 })
+		testutil.EventuallyTrue(t, 30*time.Second, "5 workflows to complete", func() bool { return b.completed.Load() >= 5 })
 		srv.Kill(kill)
 		killed := time.Now()
 		b.wait(t)

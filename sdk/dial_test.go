@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/raftflow/engine/internal/testutil"
 	"github.com/raftflow/engine/sdk"
 	"github.com/raftflow/engine/sdk/enginetest"
 )
@@ -88,7 +89,7 @@ func TestRetryIsIdempotent(t *testing.T) {
 		signal = "/temporal.api.workflowservice.v1.WorkflowService/SignalWorkflowExecution"
 	)
 	lose := &loseFirst{methods: map[string]bool{start: true, signal: true}, ids: map[string][]string{}, first: map[string]any{}}
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testutil.Context(t, 60*time.Second)
 	c, err := sdk.Dial(ctx, sdk.Options{
 		Endpoints: srv.Endpoints(), Logger: quiet(),
 		Client: client.Options{ConnectionOptions: client.ConnectionOptions{
@@ -99,8 +100,8 @@ func TestRetryIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	tq := taskQueue(t)
-	startWorker(t, c, tq, func(r worker.Registry) { r.RegisterWorkflow(countSignals) })
+	tq := testutil.TaskQueue(t)
+	testutil.StartWorker(t, c, tq, func(r worker.Registry) { r.RegisterWorkflow(countSignals) })
 
 	run, err := sdk.ExecuteWorkflow(ctx, c, client.StartWorkflowOptions{ID: "idempotent", TaskQueue: tq}, countSignals, "")
 	if err != nil {
@@ -169,8 +170,8 @@ func TestSDKReusesRequestIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx := ctxFor(t, 30*time.Second)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "sdk-ids", TaskQueue: taskQueue(t)}, countSignals, "")
+	ctx := testutil.Context(t, 30*time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "sdk-ids", TaskQueue: testutil.TaskQueue(t)}, countSignals, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func deadAddr(t *testing.T) string {
 // through the live one; with no live endpoint, Dial fails within its ctx.
 func TestDialSkipsDeadEndpoint(t *testing.T) {
 	srv := enginetest.Start(t)
-	ctx := ctxFor(t, 30*time.Second)
+	ctx := testutil.Context(t, 30*time.Second)
 	c, err := sdk.Dial(ctx, sdk.Options{Endpoints: []string{deadAddr(t), srv.Addr()}, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)

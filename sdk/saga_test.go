@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/raftflow/engine/internal/testutil"
 	"github.com/raftflow/engine/sdk"
 )
 
@@ -100,12 +101,12 @@ func sagaWorkflow(ctx workflow.Context, sc sagaCase) (sagaReport, error) {
 
 func TestSaga(t *testing.T) {
 	c := engineClient(t)
-	tq := taskQueue(t)
-	startWorker(t, c, tq, func(r worker.Registry) {
+	tq := testutil.TaskQueue(t)
+	testutil.StartWorker(t, c, tq, func(r worker.Registry) {
 		r.RegisterWorkflow(sagaWorkflow)
 		r.RegisterActivity(undo)
 	})
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testutil.Context(t, 60*time.Second)
 	tests := []struct {
 		sc       sagaCase
 		order    []string // nil: any order

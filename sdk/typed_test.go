@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/raftflow/engine/internal/testutil"
 	"github.com/raftflow/engine/sdk"
 	"github.com/raftflow/engine/sdk/enginetest"
 )
@@ -115,9 +116,9 @@ func unimplemented(err error) bool {
 func TestTypedHelpers(t *testing.T) {
 	srv := enginetest.Start(t)
 	c := srv.Client()
-	tq := taskQueue(t)
-	startWorker(t, c, tq, registerTally)
-	ctx := ctxFor(t, 60*time.Second)
+	tq := testutil.TaskQueue(t)
+	testutil.StartWorker(t, c, tq, registerTally)
+	ctx := testutil.Context(t, 60*time.Second)
 
 	run, err := sdk.ExecuteWorkflow(ctx, c, client.StartWorkflowOptions{ID: "tally", TaskQueue: tq}, tallyWorkflow, greeting{Name: "ann", Times: 2})
 	if err != nil {
@@ -199,13 +200,13 @@ func parentWorkflow(ctx workflow.Context, name string) (string, error) {
 
 func TestTypedChildWorkflow(t *testing.T) {
 	c := engineClient(t)
-	tq := taskQueue(t)
-	startWorker(t, c, tq, func(r worker.Registry) {
+	tq := testutil.TaskQueue(t)
+	testutil.StartWorker(t, c, tq, func(r worker.Registry) {
 		r.RegisterWorkflow(parentWorkflow)
 		r.RegisterWorkflow(childGreeting)
 		r.RegisterActivity(greet)
 	})
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testutil.Context(t, 60*time.Second)
 	run, err := sdk.ExecuteWorkflow(ctx, c, client.StartWorkflowOptions{ID: "parent", TaskQueue: tq}, parentWorkflow, "bo")
 	if err != nil {
 		t.Fatal(err)

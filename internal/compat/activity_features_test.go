@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // Async completion: the activity returns ErrResultPending and someone else
@@ -38,19 +40,19 @@ func testAsyncCompletion(t *testing.T, c client.Client, rec *replayLog) {
 			var token []byte
 			select {
 			case token = <-tokens:
-			case <-ctxFor(t, 20*time.Second).Done():
+			case <-testutil.Context(t, 20*time.Second).Done():
 				t.Fatal("activity never started")
 			}
-			eventually(t, 10*time.Second, "a started pending activity", func() (bool, string) {
+			testutil.Eventually(t, 10*time.Second, "a started pending activity", func() (bool, string) {
 				pa := describe(t, c, run.GetID(), run.GetRunID()).PendingActivities
 				return len(pa) == 1 && pa[0].State == enumspb.PENDING_ACTIVITY_STATE_STARTED, fmt.Sprint(pa)
 			})
 			result := "completed from outside " + name
 			var err error
 			if byID {
-				err = c.CompleteActivityByID(ctxFor(t, 10*time.Second), "default", run.GetID(), run.GetRunID(), "async", result, nil)
+				err = c.CompleteActivityByID(testutil.Context(t, 10*time.Second), "default", run.GetID(), run.GetRunID(), "async", result, nil)
 			} else {
-				err = c.CompleteActivity(ctxFor(t, 10*time.Second), token, result, nil)
+				err = c.CompleteActivity(testutil.Context(t, 10*time.Second), token, result, nil)
 			}
 			if err != nil {
 				t.Fatalf("complete: %v", err)
@@ -61,7 +63,7 @@ func testAsyncCompletion(t *testing.T, c client.Client, rec *replayLog) {
 				t.Fatalf("result %q, want %q", got, result)
 			}
 			// A second completion finds nothing to complete.
-			if err := c.CompleteActivity(ctxFor(t, 10*time.Second), token, "again", nil); err == nil {
+			if err := c.CompleteActivity(testutil.Context(t, 10*time.Second), token, "again", nil); err == nil {
 				t.Error("completing the activity a second time succeeded")
 			}
 			rec.add(t, c, "async-completion-"+strings.ToLower(name), run.GetID(), run.GetRunID(), AsyncActivityWorkflow)
@@ -89,7 +91,7 @@ func testLastFailure(t *testing.T, c client.Client, rec *replayLog) {
 		},
 	})
 	run := start(t, c, tq, tq+"-wf", LastFailureWorkflow, 3*time.Second)
-	eventually(t, 10*time.Second, "the second attempt started", func() (bool, string) {
+	testutil.Eventually(t, 10*time.Second, "the second attempt started", func() (bool, string) {
 		pa := describe(t, c, run.GetID(), run.GetRunID()).PendingActivities
 		return len(pa) == 1 && pa[0].Attempt == 2 && pa[0].State == enumspb.PENDING_ACTIVITY_STATE_STARTED, fmt.Sprint(pa)
 	})
@@ -125,7 +127,7 @@ func testMarkersAcrossWorkerRestart(t *testing.T, c client.Client, rec *replayLo
 	key := tq
 	stop := startNamedWorker(t, c, tq, "first-worker", []any{MarkersWorkflow}, nil)
 	run := start(t, c, tq, tq+"-wf", MarkersWorkflow, key)
-	eventually(t, 20*time.Second, "markers recorded", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "markers recorded", func() (bool, string) {
 		h := history(t, c, run.GetID(), run.GetRunID())
 		return len(eventsOf(h, evMarker)) >= 4 && idle(h), fmt.Sprint(eventTypes(h))
 	})

@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // attemptLog records when each activity attempt started and ended.
@@ -66,7 +68,7 @@ func testActivityRetryBackoff(t *testing.T, c client.Client) {
 		Retry: &temporal.RetryPolicy{InitialInterval: initial, BackoffCoefficient: 2, MaximumAttempts: 5},
 	})
 	var got string
-	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil {
 		t.Fatalf("result: %v", err)
 	}
 	if got != "ok" {
@@ -148,7 +150,7 @@ func testNonRetryableFailure(t *testing.T, c client.Client) {
 				},
 			})
 			run := start(t, c, tq, tq+"-wf", RunActivityWorkflow, activityCall{Name: "Fail", StartToClose: 10 * time.Second, Retry: tc.policy})
-			err := run.Get(ctxFor(t, 30*time.Second), nil)
+			err := run.Get(testutil.Context(t, 30*time.Second), nil)
 			var actErr *temporal.ActivityError
 			if !errors.As(err, &actErr) {
 				t.Fatalf("workflow error %v (%T), want one wrapping an ActivityError", err, err)
@@ -214,7 +216,7 @@ func testActivityTimeouts(t *testing.T, c client.Client) {
 		run := start(t, c, tq, tq+"-wf", RunActivityWorkflow, activityCall{
 			Name: "Block", StartToClose: timeout, Retry: &temporal.RetryPolicy{MaximumAttempts: 1},
 		})
-		err := run.Get(ctxFor(t, 30*time.Second), nil)
+		err := run.Get(testutil.Context(t, 30*time.Second), nil)
 		var actErr *temporal.ActivityError
 		var toErr *temporal.TimeoutError
 		if !errors.As(err, &actErr) || !errors.As(err, &toErr) {
@@ -249,7 +251,7 @@ func testActivityTimeouts(t *testing.T, c client.Client) {
 			Name: "HeartbeatOnce", StartToClose: 20 * time.Second, Heartbeat: timeout,
 			Retry: &temporal.RetryPolicy{MaximumAttempts: 1},
 		})
-		err := run.Get(ctxFor(t, 30*time.Second), nil)
+		err := run.Get(testutil.Context(t, 30*time.Second), nil)
 		var actErr *temporal.ActivityError
 		var toErr *temporal.TimeoutError
 		if !errors.As(err, &actErr) || !errors.As(err, &toErr) {
@@ -302,7 +304,7 @@ func testActivityTimeouts(t *testing.T, c client.Client) {
 				Retry: &temporal.RetryPolicy{InitialInterval: 50 * time.Millisecond, MaximumAttempts: 3},
 			})
 			var got string
-			if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil {
+			if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil {
 				t.Fatalf("result: %v", err)
 			}
 			if want := "attempt 2 resumed from 7"; got != want {

@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // Cancelling a started activity: the workflow's RequestCancelActivityTask
@@ -46,7 +48,7 @@ func testActivityCancelByHeartbeat(t *testing.T, c client.Client, rec *replayLog
 	run := start(t, c, tq, tq+"-wf", CancelActivityWorkflow, time.Second)
 	select {
 	case <-started:
-	case <-ctxFor(t, 20*time.Second).Done():
+	case <-testutil.Context(t, 20*time.Second).Done():
 		t.Fatal("activity never started")
 	}
 	signal(t, c, run.GetID(), "cancel", nil)
@@ -152,7 +154,7 @@ func testExternalSignalAndCancel(t *testing.T, c client.Client, rec *replayLog) 
 	canceler := start(t, c, tq, tq+"-canceler", CancelExternalWorkflow, victim.GetID())
 	getResult(t, canceler, &got)
 	var canceled *temporal.CanceledError
-	if err := victim.Get(ctxFor(t, 30*time.Second), nil); !errors.As(err, &canceled) {
+	if err := victim.Get(testutil.Context(t, 30*time.Second), nil); !errors.As(err, &canceled) {
 		t.Fatalf("cancelled target ended with %v, want a CanceledError", err)
 	}
 	vh := history(t, c, victim.GetID(), victim.GetRunID())

@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // closeEvent returns a closed run's last event.
@@ -35,7 +37,7 @@ func testContinueAsNewChain(t *testing.T, c client.Client, rec *replayLog) {
 	}, ChainWorkflow, chainInput{Step: 1, Last: 3})
 	want := []string{"step 1", "step 2", "step 3"}
 	var got []string
-	getResult(t, c.GetWorkflow(ctxFor(t, 10*time.Second), run.GetID(), run.GetRunID()), &got)
+	getResult(t, c.GetWorkflow(testutil.Context(t, 10*time.Second), run.GetID(), run.GetRunID()), &got)
 	if !slices.Equal(got, want) {
 		t.Fatalf("Get on the first run id returned %q, want %q", got, want)
 	}

@@ -9,6 +9,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // A child that fails, is canceled, is terminated or times out: the parent
@@ -32,7 +34,7 @@ func testChildOutcomes(t *testing.T, c client.Client, rec *replayLog) {
 		{
 			name: "Canceled", spec: childSpec{Mode: "sleep"},
 			act: func(t *testing.T, childID string) {
-				if err := c.CancelWorkflow(ctxFor(t, 10*time.Second), childID, ""); err != nil {
+				if err := c.CancelWorkflow(testutil.Context(t, 10*time.Second), childID, ""); err != nil {
 					t.Fatalf("cancel child: %v", err)
 				}
 			},
@@ -42,7 +44,7 @@ func testChildOutcomes(t *testing.T, c client.Client, rec *replayLog) {
 		{
 			name: "Terminated", spec: childSpec{Mode: "sleep"},
 			act: func(t *testing.T, childID string) {
-				if err := c.TerminateWorkflow(ctxFor(t, 10*time.Second), childID, "", "compat test"); err != nil {
+				if err := c.TerminateWorkflow(testutil.Context(t, 10*time.Second), childID, "", "compat test"); err != nil {
 					t.Fatalf("terminate child: %v", err)
 				}
 			},
@@ -125,12 +127,12 @@ func testParentClosePolicies(t *testing.T, c client.Client, rec *replayLog) {
 				if info.Status != tc.status {
 					t.Fatalf("abandoned child status %v, want RUNNING", info.Status)
 				}
-				if err := c.CancelWorkflow(ctxFor(t, 10*time.Second), childID, childRun); err != nil {
+				if err := c.CancelWorkflow(testutil.Context(t, 10*time.Second), childID, childRun); err != nil {
 					t.Fatalf("cancel the abandoned child: %v", err)
 				}
 				tc.status = enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED
 			}
-			eventually(t, 20*time.Second, "child closed by the policy", func() (bool, string) {
+			testutil.Eventually(t, 20*time.Second, "child closed by the policy", func() (bool, string) {
 				info := describe(t, c, childID, childRun).WorkflowExecutionInfo
 				return info.Status == tc.status, fmt.Sprintf("child status %v, want %v", info.Status, tc.status)
 			})
@@ -149,7 +151,7 @@ func testParentClosePolicies(t *testing.T, c client.Client, rec *replayLog) {
 // defaultNamespaceID is the id of namespace "default".
 func defaultNamespaceID(t *testing.T, c client.Client) string {
 	t.Helper()
-	ns, err := c.WorkflowService().DescribeNamespace(ctxFor(t, 10*time.Second), &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	ns, err := c.WorkflowService().DescribeNamespace(testutil.Context(t, 10*time.Second), &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
 	if err != nil || ns.GetNamespaceInfo().GetId() == "" {
 		t.Fatalf("describe namespace default: %v, %v", ns, err)
 	}

@@ -8,7 +8,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/raftflow/engine/internal/testcluster"
+	"github.com/raftflow/engine/internal/testutil"
+	"github.com/raftflow/engine/sdk/enginetest"
 )
 
 // TestThreeNodeFollower runs a subset of the suite against a three-node
@@ -16,7 +17,7 @@ import (
 // call is forwarded to the leader, long polls and queries included.
 func TestThreeNodeFollower(t *testing.T) {
 	t.Parallel()
-	cl := testcluster.Start(t, 3)
+	cl := enginetest.Start(t, enginetest.Nodes(3))
 	follower := (cl.Leader() + 1) % 3
 	c := dial(t, cl.GRPCAddr(follower))
 	tq := taskQueue(t)
@@ -70,7 +71,7 @@ func TestThreeNodeFollower(t *testing.T) {
 		}},
 		{"Update", func(t *testing.T, id string) {
 			run := start(t, c, tq, id, CounterUpdateWorkflow)
-			ctx := ctxFor(t, 30*time.Second)
+			ctx := testutil.Context(t, 30*time.Second)
 			h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 				WorkflowID: id, UpdateName: "add", Args: []any{7}, WaitForStage: client.WorkflowUpdateStageCompleted,
 			})

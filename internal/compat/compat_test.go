@@ -18,13 +18,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // TestCompat runs the suite's independent tests in parallel against one
 // shared engine; each uses its own task queue and workflow ids.
 func TestCompat(t *testing.T) {
 	e := startEngine(t)
-	c := dial(t, e.addr())
+	c := dial(t, e.Addr())
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, client.Client)
@@ -53,7 +55,7 @@ func TestCompat(t *testing.T) {
 
 func start(t *testing.T, c client.Client, tq, id string, wf any, args ...any) client.WorkflowRun {
 	t.Helper()
-	run, err := c.ExecuteWorkflow(ctxFor(t, 10*time.Second), client.StartWorkflowOptions{ID: id, TaskQueue: tq}, wf, args...)
+	run, err := c.ExecuteWorkflow(testutil.Context(t, 10*time.Second), client.StartWorkflowOptions{ID: id, TaskQueue: tq}, wf, args...)
 	if err != nil {
 		t.Fatalf("start %s: %v", id, err)
 	}
@@ -62,7 +64,7 @@ func start(t *testing.T, c client.Client, tq, id string, wf any, args ...any) cl
 
 func describe(t *testing.T, c client.Client, id, runID string) *workflowservice.DescribeWorkflowExecutionResponse {
 	t.Helper()
-	d, err := c.DescribeWorkflowExecution(ctxFor(t, 10*time.Second), id, runID)
+	d, err := c.DescribeWorkflowExecution(testutil.Context(t, 10*time.Second), id, runID)
 	if err != nil {
 		t.Fatalf("describe %s: %v", id, err)
 	}
@@ -77,7 +79,7 @@ func testHelloWorld(t *testing.T, c client.Client) {
 	})
 	run := start(t, c, tq, tq+"-wf", HelloWorkflow, "Temporal")
 	var got string
-	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil {
 		t.Fatalf("result: %v", err)
 	}
 	if got != "Hello Temporal!" {
@@ -121,13 +123,13 @@ func testEagerStart(t *testing.T, c client.Client) {
 	startWorker(t, c, tq, []any{HelloWorkflow}, map[string]any{
 		"Greet": func(ctx context.Context, name string) (string, error) { return "Hello " + name + "!", nil },
 	})
-	run, err := c.ExecuteWorkflow(ctxFor(t, 10*time.Second),
+	run, err := c.ExecuteWorkflow(testutil.Context(t, 10*time.Second),
 		client.StartWorkflowOptions{ID: tq + "-wf", TaskQueue: tq, EnableEagerStart: true}, HelloWorkflow, "eager")
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	var got string
-	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil || got != "Hello eager!" {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil || got != "Hello eager!" {
 		t.Fatalf("result %q, %v", got, err)
 	}
 	h := history(t, c, run.GetID(), run.GetRunID())
@@ -148,7 +150,7 @@ func testTimer(t *testing.T, c client.Client) {
 	began := time.Now()
 	run := start(t, c, tq, tq+"-wf", SleepWorkflow, d)
 	var slept time.Duration
-	if err := run.Get(ctxFor(t, 30*time.Second), &slept); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &slept); err != nil {
 		t.Fatalf("result: %v", err)
 	}
 	if wall := time.Since(began); wall < d {
@@ -183,7 +185,7 @@ func testCancelTimer(t *testing.T, c client.Client) {
 	startWorker(t, c, tq, []any{CancelTimerWorkflow}, nil)
 	run := start(t, c, tq, tq+"-wf", CancelTimerWorkflow)
 	var got string
-	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil {
 		t.Fatalf("result: %v", err)
 	}
 	if got != "canceled" {
@@ -212,7 +214,7 @@ func testCancelTimer(t *testing.T, c client.Client) {
 
 func signal(t *testing.T, c client.Client, id, name string, arg any) {
 	t.Helper()
-	if err := c.SignalWorkflow(ctxFor(t, 10*time.Second), id, "", name, arg); err != nil {
+	if err := c.SignalWorkflow(testutil.Context(t, 10*time.Second), id, "", name, arg); err != nil {
 		t.Fatalf("signal %s: %v", id, err)
 	}
 }
@@ -227,7 +229,7 @@ func testSignals(t *testing.T, c client.Client) {
 		signal(t, c, run.GetID(), "sig", s)
 	}
 	var got []string
-	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil {
 		t.Fatalf("result: %v", err)
 	}
 	if !slices.Equal(got, want) {
@@ -282,13 +284,13 @@ func testSignalDuringActivity(t *testing.T, c client.Client) {
 	run := start(t, c, tq, tq+"-wf", ActivityThenSignalWorkflow)
 	select {
 	case <-step.started:
-	case <-ctxFor(t, 20*time.Second).Done():
+	case <-testutil.Context(t, 20*time.Second).Done():
 		t.Fatal("activity never started")
 	}
 	signal(t, c, run.GetID(), "sig", "two")
 	close(gate)
 	var got string
-	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil {
 		t.Fatalf("result: %v", err)
 	}
 	if want := "step(one)|two|step(two)"; got != want {
@@ -309,7 +311,7 @@ func testSignalDuringActivity(t *testing.T, c client.Client) {
 // WorkflowTaskCompleted events and no workflow task is pending.
 func waitWorkflowTaskCompleted(t *testing.T, c client.Client, id, runID string, n int) {
 	t.Helper()
-	eventually(t, 20*time.Second, "workflow task completed", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "workflow task completed", func() (bool, string) {
 		h := history(t, c, id, runID)
 		types := eventTypes(h)
 		if got := len(eventsOf(h, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)); got < n || types[len(types)-1] != enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
@@ -326,10 +328,10 @@ func testTerminate(t *testing.T, c client.Client) {
 	startWorker(t, c, tq, []any{WaitSignalWorkflow}, nil)
 	run := start(t, c, tq, tq+"-wf", WaitSignalWorkflow)
 	waitWorkflowTaskCompleted(t, c, run.GetID(), run.GetRunID(), 1)
-	if err := c.TerminateWorkflow(ctxFor(t, 10*time.Second), run.GetID(), run.GetRunID(), "compat test", "some", "details"); err != nil {
+	if err := c.TerminateWorkflow(testutil.Context(t, 10*time.Second), run.GetID(), run.GetRunID(), "compat test", "some", "details"); err != nil {
 		t.Fatalf("terminate: %v", err)
 	}
-	err := run.Get(ctxFor(t, 30*time.Second), nil)
+	err := run.Get(testutil.Context(t, 30*time.Second), nil)
 	var term *temporal.TerminatedError
 	if !errors.As(err, &term) {
 		t.Fatalf("workflow error %v (%T), want a TerminatedError", err, err)
@@ -347,7 +349,7 @@ func testTerminate(t *testing.T, c client.Client) {
 	if info.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED || info.CloseTime == nil {
 		t.Errorf("describe: status %v close time %v, want TERMINATED and a close time", info.Status, info.CloseTime)
 	}
-	err = c.SignalWorkflow(ctxFor(t, 10*time.Second), run.GetID(), "", "sig", "late")
+	err = c.SignalWorkflow(testutil.Context(t, 10*time.Second), run.GetID(), "", "sig", "late")
 	var notFound *serviceerror.NotFound
 	if !errors.As(err, &notFound) {
 		t.Errorf("signal after terminate: %v (%T), want a NotFound error", err, err)
@@ -362,7 +364,7 @@ func testDescribePendingActivity(t *testing.T, c client.Client) {
 	startWorker(t, c, tq, []any{ActivityThenSignalWorkflow}, map[string]any{"Step": step.run})
 	run := start(t, c, tq, tq+"-wf", ActivityThenSignalWorkflow)
 	var d *workflowservice.DescribeWorkflowExecutionResponse
-	eventually(t, 20*time.Second, "a started pending activity", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "a started pending activity", func() (bool, string) {
 		d = describe(t, c, run.GetID(), run.GetRunID())
 		pa := d.PendingActivities
 		return len(pa) == 1 && pa[0].State == enumspb.PENDING_ACTIVITY_STATE_STARTED, fmt.Sprint(pa)
@@ -383,7 +385,7 @@ func testDescribePendingActivity(t *testing.T, c client.Client) {
 	}
 	close(gate)
 	signal(t, c, run.GetID(), "sig", "x")
-	if err := run.Get(ctxFor(t, 30*time.Second), nil); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), nil); err != nil {
 		t.Fatalf("result: %v", err)
 	}
 	d = describe(t, c, run.GetID(), run.GetRunID())
@@ -399,7 +401,7 @@ func testDuplicateWorkflowID(t *testing.T, c client.Client) {
 	startWorker(t, c, tq, []any{WaitSignalWorkflow}, nil)
 	id := tq + "-wf"
 	run := start(t, c, tq, id, WaitSignalWorkflow)
-	_, err := c.ExecuteWorkflow(ctxFor(t, 10*time.Second), client.StartWorkflowOptions{
+	_, err := c.ExecuteWorkflow(testutil.Context(t, 10*time.Second), client.StartWorkflowOptions{
 		ID: id, TaskQueue: tq, WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, WaitSignalWorkflow)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -415,7 +417,7 @@ func testDuplicateWorkflowID(t *testing.T, c client.Client) {
 	}
 	signal(t, c, id, "sig", "done")
 	var got string
-	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil || got != "done" {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil || got != "done" {
 		t.Fatalf("result %q, %v; want done", got, err)
 	}
 	h := history(t, c, id, run.GetRunID())
@@ -441,7 +443,7 @@ func testWorkerRestart(t *testing.T, c client.Client) {
 	startNamedWorker(t, c, tq, "second-worker", []any{ActivityThenSignalWorkflow}, acts)
 	signal(t, c, run.GetID(), "sig", "two")
 	var got string
-	if err := run.Get(ctxFor(t, 30*time.Second), &got); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), &got); err != nil {
 		t.Fatalf("result: %v", err)
 	}
 	if want := "step(one)|two|step(two)"; got != want {
@@ -474,7 +476,7 @@ func testWorkerRestart(t *testing.T, c client.Client) {
 // 13. Bad requests on the raw WorkflowService get clear gRPC errors.
 func testBadInput(t *testing.T, c client.Client) {
 	svc := c.WorkflowService()
-	ctx := ctxFor(t, 10*time.Second)
+	ctx := testutil.Context(t, 10*time.Second)
 	code := func(err error) codes.Code { return serviceerror.ToStatus(err).Code() }
 	req := func() *workflowservice.StartWorkflowExecutionRequest {
 		return &workflowservice.StartWorkflowExecutionRequest{

@@ -12,6 +12,16 @@
 // engine and kept in testdata/; TestThreeNodeFollower runs a subset through
 // a follower of a three-node cluster.
 //
+// The package is the whole SDK tier (design guide §7, tier 4): it also holds
+// what used to be internal/semantics (semantics_test.go: child workflows,
+// continue-as-new, queries with signal-with-start, cancellation, workflow
+// retries, updates) and internal/visibility (visibility_test.go: list, count
+// and scan queries, namespaces, retention and deletion;
+// visibility_cluster_test.go: a list paged across a leader change;
+// cron_delay_limit_test.go: cron, start delay, the payload limit). Every
+// engine is started through sdk/enginetest (one node, or Nodes(3)); the
+// helpers shared with the other tiers are in internal/testutil.
+//
 // Run it with go test -race ./internal/compat/. RAFTFLOW_COMPAT_VERBOSE=1
 // shows engine and SDK logs; RAFTFLOW_COMPAT_DUMP=1 logs the histories the
 // tests check; RAFTFLOW_COMPAT_RECORD=1 (with -run TestFeatures) rewrites

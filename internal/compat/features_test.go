@@ -9,6 +9,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // Short names for the event types the feature tests look for.
@@ -42,7 +44,7 @@ const (
 func TestFeatures(t *testing.T) {
 	t.Parallel()
 	e := startEngine(t)
-	c := dial(t, e.addr())
+	c := dial(t, e.Addr())
 	rec := &replayLog{}
 	t.Run("Group", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -86,7 +88,7 @@ func TestFeatures(t *testing.T) {
 // startWith starts wf with opts (bounded by the test) and fails on error.
 func startWith(t *testing.T, c client.Client, opts client.StartWorkflowOptions, wf any, args ...any) client.WorkflowRun {
 	t.Helper()
-	run, err := c.ExecuteWorkflow(ctxFor(t, 10*time.Second), opts, wf, args...)
+	run, err := c.ExecuteWorkflow(testutil.Context(t, 10*time.Second), opts, wf, args...)
 	if err != nil {
 		t.Fatalf("start %s: %v", opts.ID, err)
 	}
@@ -96,7 +98,7 @@ func startWith(t *testing.T, c client.Client, opts client.StartWorkflowOptions, 
 // getResult waits for run's result (following its chain) into out.
 func getResult(t *testing.T, run client.WorkflowRun, out any) {
 	t.Helper()
-	if err := run.Get(ctxFor(t, 30*time.Second), out); err != nil {
+	if err := run.Get(testutil.Context(t, 30*time.Second), out); err != nil {
 		t.Fatalf("result of %s: %v", run.GetID(), err)
 	}
 }
@@ -104,7 +106,7 @@ func getResult(t *testing.T, run client.WorkflowRun, out any) {
 // wantErrAs waits for run's error and requires it to match target's type.
 func wantErrAs[E error](t *testing.T, run client.WorkflowRun) E {
 	t.Helper()
-	err := run.Get(ctxFor(t, 30*time.Second), nil)
+	err := run.Get(testutil.Context(t, 30*time.Second), nil)
 	var target E
 	if !errors.As(err, &target) {
 		t.Fatalf("workflow %s ended with %v (%T), want a %T", run.GetID(), err, err, target)
@@ -115,7 +117,7 @@ func wantErrAs[E error](t *testing.T, run client.WorkflowRun) E {
 // tryHistory reads a run's whole history, or returns the error (e.g.
 // NotFound for a child not started yet).
 func tryHistory(t *testing.T, c client.Client, wfID, runID string) (*historypb.History, error) {
-	it := c.GetWorkflowHistory(ctxFor(t, 10*time.Second), wfID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := c.GetWorkflowHistory(testutil.Context(t, 10*time.Second), wfID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -132,7 +134,7 @@ func tryHistory(t *testing.T, c client.Client, wfID, runID string) (*historypb.H
 // asleep).
 func waitTimerStarted(t *testing.T, c client.Client, id, runID string) {
 	t.Helper()
-	eventually(t, 20*time.Second, id+" asleep on a timer", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, id+" asleep on a timer", func() (bool, string) {
 		h, err := tryHistory(t, c, id, runID)
 		if err != nil {
 			return false, err.Error()

@@ -1,24 +1,19 @@
 package compat
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/raftflow/engine/internal/testutil"
+	"github.com/raftflow/engine/sdk/enginetest"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-
-	"github.com/raftflow/engine/internal/server"
 )
 
 // verbose turns engine and SDK logs on (to stderr): RAFTFLOW_COMPAT_VERBOSE=1.
@@ -32,58 +27,30 @@ func logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// engine is one in-process raftflow node whose addresses survive a restart.
-type engine struct {
-	cfg server.Config
-	srv *server.Server
-}
-
-// startEngine starts a one-node engine with its data in a fresh t.TempDir()
-// and waits until it is ready. It is closed when t ends.
-func startEngine(t testing.TB) *engine {
+// startEngine starts a one-node engine for the test through sdk/enginetest
+// (data in t.TempDir(), ports chosen by the OS) and waits until it is
+// ready; it is closed when t ends, and Restart(0) restarts it on the same
+// data and address. With RAFTFLOW_COMPAT_VERBOSE set the engine logs to
+// stderr; otherwise its log is printed if the test fails.
+func startEngine(t testing.TB, opts ...enginetest.Option) *enginetest.Server {
 	t.Helper()
-	e := &engine{cfg: server.Config{
-		NodeID: "n1", DataDir: t.TempDir(),
-		GRPCAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-		HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
-		LeaderLeaseTimeout: 100 * time.Millisecond,
-		Logger:             logger(),
-	}}
-	e.start(t)
-	// Pin the addresses the OS chose, so a restart binds and advertises the
-	// same ones (raft's configuration stores the advertised raft address, and
-	// connected SDK clients redial the same gRPC address).
-	e.cfg.GRPCAddr, e.cfg.RaftAddr, e.cfg.HTTPAddr = e.srv.GRPCAddr(), e.srv.RaftAddr(), e.srv.HTTPAddr()
-	t.Cleanup(func() { e.srv.Close() })
-	return e
-}
-
-func (e *engine) start(t testing.TB) {
-	t.Helper()
-	srv, err := server.Start(e.cfg)
-	if err != nil {
-		t.Fatalf("start engine: %v", err)
+	if verbose {
+		opts = append([]enginetest.Option{enginetest.Logger(logger())}, opts...)
 	}
-	e.srv = srv
-	eventually(t, 20*time.Second, "engine ready", func() (bool, string) { return srv.Ready() })
+	return enginetest.Start(t, opts...)
 }
 
-// restart closes the node and starts it again on the same data directory
-// and addresses.
-func (e *engine) restart(t testing.TB) {
-	t.Helper()
-	if err := e.srv.Close(); err != nil {
-		t.Fatalf("close engine: %v", err)
-	}
-	e.start(t)
-}
-
-func (e *engine) addr() string { return e.srv.GRPCAddr() }
-
-// dial connects an official SDK client; closed when t ends.
+// dial connects an official SDK client (client.Dial, not sdk.Dial: the
+// unmodified SDK is the oracle) to namespace "default"; closed when t ends.
 func dial(t testing.TB, hostPort string) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: sdklog.NewStructuredLogger(logger())})
+	return dialNamespace(t, hostPort, "")
+}
+
+// dialNamespace is dial for namespace ns ("" is "default").
+func dialNamespace(t testing.TB, hostPort, ns string) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: ns, Logger: sdklog.NewStructuredLogger(logger())})
 	if err != nil {
 		t.Fatalf("dial %s: %v", hostPort, err)
 	}
@@ -91,17 +58,24 @@ func dial(t testing.TB, hostPort string) client.Client {
 	return c
 }
 
-var queueSeq atomic.Int64
-
-// taskQueue returns a task queue name unique to this test run.
-func taskQueue(t testing.TB) string {
-	name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
-	return fmt.Sprintf("compat-%s-%d", name, queueSeq.Add(1))
+// dialNamespaceClient connects an official SDK namespace client; closed
+// when t ends.
+func dialNamespaceClient(t testing.TB, hostPort string) client.NamespaceClient {
+	t.Helper()
+	nsc, err := client.NewNamespaceClient(client.Options{HostPort: hostPort, Logger: sdklog.NewStructuredLogger(logger())})
+	if err != nil {
+		t.Fatalf("dial namespace client %s: %v", hostPort, err)
+	}
+	t.Cleanup(nsc.Close)
+	return nsc
 }
 
+// taskQueue returns a task queue name unique to this test run.
+func taskQueue(t testing.TB) string { return "compat-" + testutil.TaskQueue(t) }
+
 // startWorker registers workflows and the named activities on tq and starts
-// an official SDK worker. It is stopped when t ends; stop it earlier with
-// the returned function (safe to call twice).
+// an official SDK worker (testutil.StartWorker). It is stopped when t ends;
+// stop it earlier with the returned function (safe to call twice).
 func startWorker(t testing.TB, c client.Client, tq string, workflows []any, activities map[string]any) (stop func()) {
 	t.Helper()
 	return startNamedWorker(t, c, tq, "", workflows, activities)
@@ -111,20 +85,23 @@ func startWorker(t testing.TB, c client.Client, tq string, workflows []any, acti
 // records in history (the SDK's default when empty).
 func startNamedWorker(t testing.TB, c client.Client, tq, identity string, workflows []any, activities map[string]any) (stop func()) {
 	t.Helper()
-	w := worker.New(c, tq, worker.Options{Identity: identity})
-	for _, wf := range workflows {
-		w.RegisterWorkflow(wf)
-	}
-	for name, fn := range activities {
-		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
-	}
-	if err := w.Start(); err != nil {
-		t.Fatalf("start worker on %s: %v", tq, err)
-	}
-	var once sync.Once
-	stop = func() { once.Do(w.Stop) }
-	t.Cleanup(stop)
-	return stop
+	return testutil.StartWorker(t, c, tq, func(r worker.Registry) {
+		for _, wf := range workflows {
+			r.RegisterWorkflow(wf)
+		}
+		for name, fn := range activities {
+			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+		}
+	}, testutil.Identity(identity))
+}
+
+// startQueueWorker starts a worker with what register registers on a fresh
+// task queue, and returns the queue.
+func startQueueWorker(t testing.TB, c client.Client, register func(worker.Registry)) string {
+	t.Helper()
+	tq := testutil.TaskQueue(t)
+	testutil.StartWorker(t, c, tq, register)
+	return tq
 }
 
 // released returns a channel closed when t ends, before the workers started
@@ -136,36 +113,10 @@ func released(t testing.TB) <-chan struct{} {
 	return ch
 }
 
-// ctxFor returns a context bounded by d and by the test's own deadline.
-func ctxFor(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// eventually polls cond until it holds or timeout passes (then fails the
-// test with cond's last explanation).
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, why)
-		}
-		<-tick.C
-	}
-}
-
 // history reads a run's whole history through the SDK client.
 func history(t testing.TB, c client.Client, wfID, runID string) *historypb.History {
 	t.Helper()
-	it := c.GetWorkflowHistory(ctxFor(t, 10*time.Second), wfID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := c.GetWorkflowHistory(testutil.Context(t, 10*time.Second), wfID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		ev, err := it.Next()

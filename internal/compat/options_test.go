@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // closeWith ends a WaitSignalWorkflow run: "completed" (by its signal) or
@@ -26,7 +28,7 @@ func closeWith(t *testing.T, c client.Client, run client.WorkflowRun, how string
 		signal(t, c, run.GetID(), "sig", "done")
 		getResult(t, run, nil)
 	case "terminated":
-		if err := c.TerminateWorkflow(ctxFor(t, 10*time.Second), run.GetID(), run.GetRunID(), "compat test"); err != nil {
+		if err := c.TerminateWorkflow(testutil.Context(t, 10*time.Second), run.GetID(), run.GetRunID(), "compat test"); err != nil {
 			t.Fatalf("terminate: %v", err)
 		}
 		wantErrAs[*temporal.TerminatedError](t, run)
@@ -61,7 +63,7 @@ func testIDReusePolicies(t *testing.T, c client.Client, _ *replayLog) {
 			if tc.prior != "" {
 				closeWith(t, c, first, tc.prior)
 			}
-			second, err := c.ExecuteWorkflow(ctxFor(t, 10*time.Second), client.StartWorkflowOptions{
+			second, err := c.ExecuteWorkflow(testutil.Context(t, 10*time.Second), client.StartWorkflowOptions{
 				ID: id, TaskQueue: tq, WorkflowIDReusePolicy: tc.policy, WorkflowExecutionErrorWhenAlreadyStarted: true,
 			}, WaitSignalWorkflow)
 			if !tc.allowed {
@@ -78,7 +80,7 @@ func testIDReusePolicies(t *testing.T, c client.Client, _ *replayLog) {
 				t.Fatalf("start again returned the first run %s", first.GetRunID())
 			}
 			if tc.prior == "" {
-				wantErrAs[*temporal.TerminatedError](t, c.GetWorkflow(ctxFor(t, 10*time.Second), id, first.GetRunID()))
+				wantErrAs[*temporal.TerminatedError](t, c.GetWorkflow(testutil.Context(t, 10*time.Second), id, first.GetRunID()))
 			}
 			closeWith(t, c, second, "completed")
 		})
@@ -102,7 +104,7 @@ func testIDConflictPolicies(t *testing.T, c client.Client, _ *replayLog) {
 			id := tq + "-wf"
 			first := start(t, c, tq, id, WaitSignalWorkflow)
 			// The raw call, so the response's "started" flag is visible.
-			resp, err := c.WorkflowService().StartWorkflowExecution(ctxFor(t, 10*time.Second), &workflowservice.StartWorkflowExecutionRequest{
+			resp, err := c.WorkflowService().StartWorkflowExecution(testutil.Context(t, 10*time.Second), &workflowservice.StartWorkflowExecutionRequest{
 				Namespace: "default", WorkflowId: id, WorkflowType: &commonpb.WorkflowType{Name: "WaitSignalWorkflow"},
 				TaskQueue: &taskqueuepb.TaskQueue{Name: tq}, RequestId: tq + "-second-start", WorkflowIdConflictPolicy: tc.policy,
 			})
@@ -122,8 +124,8 @@ func testIDConflictPolicies(t *testing.T, c client.Client, _ *replayLog) {
 				if err != nil || resp.RunId == first.GetRunID() || !resp.Started {
 					t.Fatalf("second start: %v, %v; want a new run", resp, err)
 				}
-				wantErrAs[*temporal.TerminatedError](t, c.GetWorkflow(ctxFor(t, 10*time.Second), id, first.GetRunID()))
-				closeWith(t, c, c.GetWorkflow(ctxFor(t, 10*time.Second), id, resp.RunId), "completed")
+				wantErrAs[*temporal.TerminatedError](t, c.GetWorkflow(testutil.Context(t, 10*time.Second), id, first.GetRunID()))
+				closeWith(t, c, c.GetWorkflow(testutil.Context(t, 10*time.Second), id, resp.RunId), "completed")
 			}
 		})
 	}
@@ -169,7 +171,7 @@ func testWorkflowTaskTimeout(t *testing.T, c client.Client, rec *replayLog) {
 	tq := taskQueue(t)
 	run := startWith(t, c, client.StartWorkflowOptions{ID: tq + "-wf", TaskQueue: tq, WorkflowTaskTimeout: time.Second}, HelloWorkflow, "task timeout")
 	// A raw poller takes the first workflow task and drops it.
-	resp, err := c.WorkflowService().PollWorkflowTaskQueue(ctxFor(t, 20*time.Second), &workflowservice.PollWorkflowTaskQueueRequest{
+	resp, err := c.WorkflowService().PollWorkflowTaskQueue(testutil.Context(t, 20*time.Second), &workflowservice.PollWorkflowTaskQueueRequest{
 		Namespace: "default", TaskQueue: &taskqueuepb.TaskQueue{Name: tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}, Identity: "silent-poller",
 	})
 	if err != nil || len(resp.TaskToken) == 0 {
@@ -212,7 +214,7 @@ func testCron(t *testing.T, c client.Client, _ *replayLog) {
 	const every = 2 * time.Second
 	run := startWith(t, c, client.StartWorkflowOptions{ID: tq + "-wf", TaskQueue: tq, CronSchedule: "@every 2s"}, CronTickWorkflow)
 	var n int
-	if err := run.GetWithOptions(ctxFor(t, 30*time.Second), &n, client.WorkflowRunGetOptions{DisableFollowingRuns: true}); err != nil || n != 1 {
+	if err := run.GetWithOptions(testutil.Context(t, 30*time.Second), &n, client.WorkflowRunGetOptions{DisableFollowingRuns: true}); err != nil || n != 1 {
 		t.Fatalf("first run: %d, %v", n, err)
 	}
 	first := describe(t, c, run.GetID(), run.GetRunID()).WorkflowExecutionInfo
@@ -221,8 +223,8 @@ func testCron(t *testing.T, c client.Client, _ *replayLog) {
 	if nextRun == "" {
 		t.Fatalf("first run's close event %v names no next run", closeEvent(t, h1))
 	}
-	second := c.GetWorkflow(ctxFor(t, 10*time.Second), run.GetID(), nextRun)
-	if err := second.GetWithOptions(ctxFor(t, 30*time.Second), &n, client.WorkflowRunGetOptions{DisableFollowingRuns: true}); err != nil || n != 2 {
+	second := c.GetWorkflow(testutil.Context(t, 10*time.Second), run.GetID(), nextRun)
+	if err := second.GetWithOptions(testutil.Context(t, 30*time.Second), &n, client.WorkflowRunGetOptions{DisableFollowingRuns: true}); err != nil || n != 2 {
 		t.Fatalf("second run: %d, %v", n, err)
 	}
 	info := describe(t, c, run.GetID(), nextRun).WorkflowExecutionInfo
@@ -246,7 +248,7 @@ func testCron(t *testing.T, c client.Client, _ *replayLog) {
 	if sched := eventsOf(h2, evWTScheduled); len(sched) == 0 || sched[0].EventTime.AsTime().Before(exec2) {
 		t.Errorf("second run's first workflow task %v, not before its execution time %v", sched, exec2)
 	}
-	if err := c.TerminateWorkflow(ctxFor(t, 10*time.Second), run.GetID(), "", "enough"); err != nil {
+	if err := c.TerminateWorkflow(testutil.Context(t, 10*time.Second), run.GetID(), "", "enough"); err != nil {
 		t.Fatalf("terminate the chain: %v", err)
 	}
 }
@@ -272,7 +274,7 @@ func testMemoAndSearchAttributes(t *testing.T, c client.Client, _ *replayLog) {
 		ID: tq + "-wf", TaskQueue: tq, Memo: map[string]any{"owner": "compat"},
 		TypedSearchAttributes: temporal.NewSearchAttributes(colorKey.ValueSet("blue")),
 	}, UpsertWorkflow)
-	eventually(t, 20*time.Second, "the upserts", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "the upserts", func() (bool, string) {
 		info := describe(t, c, run.GetID(), run.GetRunID()).WorkflowExecutionInfo
 		return info.Memo.GetFields()["stage"] != nil && info.SearchAttributes.GetIndexedFields()["CompatSize"] != nil,
 			fmt.Sprint(info.Memo, info.SearchAttributes)
@@ -311,11 +313,11 @@ func testSignalWithStart(t *testing.T, c client.Client, rec *replayLog) {
 	startWorker(t, c, tq, []any{SignalsWorkflow}, nil)
 	id := tq + "-wf"
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: tq}
-	run, err := c.SignalWithStartWorkflow(ctxFor(t, 10*time.Second), id, "sig", "first", opts, SignalsWorkflow, 2)
+	run, err := c.SignalWithStartWorkflow(testutil.Context(t, 10*time.Second), id, "sig", "first", opts, SignalsWorkflow, 2)
 	if err != nil {
 		t.Fatalf("signal-with-start (new): %v", err)
 	}
-	again, err := c.SignalWithStartWorkflow(ctxFor(t, 10*time.Second), id, "sig", "second", opts, SignalsWorkflow, 2)
+	again, err := c.SignalWithStartWorkflow(testutil.Context(t, 10*time.Second), id, "sig", "second", opts, SignalsWorkflow, 2)
 	if err != nil || again.GetRunID() != run.GetRunID() {
 		t.Fatalf("signal-with-start (running): run %v, %v; want the running %s", again, err, run.GetRunID())
 	}

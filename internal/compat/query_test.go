@@ -8,12 +8,14 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // query runs a query and decodes its string answer.
 func query(t *testing.T, c client.Client, id, runID, name string) string {
 	t.Helper()
-	v, err := c.QueryWorkflow(ctxFor(t, 20*time.Second), id, runID, name)
+	v, err := c.QueryWorkflow(testutil.Context(t, 20*time.Second), id, runID, name)
 	if err != nil {
 		t.Fatalf("query %s on %s: %v", name, id, err)
 	}
@@ -56,7 +58,7 @@ func testQueryClosed(t *testing.T, c client.Client, _ *replayLog) {
 		t.Errorf("state query on the closed run %q, want %q", got, "got final")
 	}
 	// An unknown query type is the worker's error, reported as QueryFailed.
-	_, err := c.QueryWorkflow(ctxFor(t, 20*time.Second), run.GetID(), run.GetRunID(), "no-such-query")
+	_, err := c.QueryWorkflow(testutil.Context(t, 20*time.Second), run.GetID(), run.GetRunID(), "no-such-query")
 	var failed *serviceerror.QueryFailed
 	if !errors.As(err, &failed) || !strings.Contains(err.Error(), "no-such-query") {
 		t.Errorf("unknown query: %v (%T), want QueryFailed naming the query type", err, err)
@@ -76,7 +78,7 @@ func testQueryNoWorker(t *testing.T, c client.Client, _ *replayLog) {
 
 	const deadline = 3 * time.Second
 	began := time.Now()
-	_, err := c.QueryWorkflow(ctxFor(t, deadline), run.GetID(), run.GetRunID(), "state")
+	_, err := c.QueryWorkflow(testutil.Context(t, deadline), run.GetID(), run.GetRunID(), "state")
 	took := time.Since(began)
 	var dl *serviceerror.DeadlineExceeded
 	if !errors.As(err, &dl) || !strings.Contains(err.Error(), "no worker") || !strings.Contains(err.Error(), tq) {
@@ -102,7 +104,7 @@ func testUpdate(t *testing.T, c client.Client, rec *replayLog) {
 	tq := taskQueue(t)
 	startWorker(t, c, tq, []any{CounterUpdateWorkflow}, nil)
 	run := start(t, c, tq, tq+"-wf", CounterUpdateWorkflow)
-	ctx := ctxFor(t, 30*time.Second)
+	ctx := testutil.Context(t, 30*time.Second)
 	update := func(n int, stage client.WorkflowUpdateStage) (int, error) {
 		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 			WorkflowID: run.GetID(), UpdateName: "add", Args: []any{n}, WaitForStage: stage,

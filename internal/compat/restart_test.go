@@ -7,6 +7,8 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // 11. The engine restarts (same data dir, same addresses) under a connected
@@ -15,7 +17,7 @@ import (
 func TestEngineRestart(t *testing.T) {
 	t.Parallel()
 	e := startEngine(t)
-	c := dial(t, e.addr())
+	c := dial(t, e.Addr())
 	tq := taskQueue(t)
 	step := &stepActivity{}
 	startWorker(t, c, tq, []any{ActivityThenSignalWorkflow, SleepWorkflow}, map[string]any{"Step": step.run})
@@ -24,16 +26,16 @@ func TestEngineRestart(t *testing.T) {
 	waitWorkflowTaskCompleted(t, c, waiting.GetID(), waiting.GetRunID(), 2)
 	const sleep = 2 * time.Second
 	sleeping := start(t, c, tq, tq+"-timer", SleepWorkflow, sleep)
-	eventually(t, 20*time.Second, "timer started", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "timer started", func() (bool, string) {
 		h := history(t, c, sleeping.GetID(), sleeping.GetRunID())
 		return len(eventsOf(h, enumspb.EVENT_TYPE_TIMER_STARTED)) == 1, fmt.Sprint(eventTypes(h))
 	})
 
-	e.restart(t)
+	e.Restart(0) // graceful stop, start on the same data and address, wait until ready
 
 	signal(t, c, waiting.GetID(), "sig", "two")
 	var got string
-	if err := waiting.Get(ctxFor(t, 30*time.Second), &got); err != nil {
+	if err := waiting.Get(testutil.Context(t, 30*time.Second), &got); err != nil {
 		t.Fatalf("result after restart: %v", err)
 	}
 	if want := "step(one)|two|step(two)"; got != want {
@@ -45,7 +47,7 @@ func TestEngineRestart(t *testing.T) {
 	checkHistory(t, history(t, c, waiting.GetID(), waiting.GetRunID()))
 
 	var slept time.Duration
-	if err := sleeping.Get(ctxFor(t, 30*time.Second), &slept); err != nil {
+	if err := sleeping.Get(testutil.Context(t, 30*time.Second), &slept); err != nil {
 		t.Fatalf("timer workflow after restart: %v", err)
 	}
 	if slept < sleep {

@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // Sticky execution, observed through the raw WorkflowService client playing
@@ -29,7 +31,7 @@ func testStickyHistory(t *testing.T, c client.Client, _ *replayLog) {
 
 	poll := func(step string, queue string, kind enumspb.TaskQueueKind) *workflowservice.PollWorkflowTaskQueueResponse {
 		t.Helper()
-		resp, err := svc.PollWorkflowTaskQueue(ctxFor(t, 15*time.Second), &workflowservice.PollWorkflowTaskQueueRequest{
+		resp, err := svc.PollWorkflowTaskQueue(testutil.Context(t, 15*time.Second), &workflowservice.PollWorkflowTaskQueueRequest{
 			Namespace: "default", Identity: "raw-worker",
 			TaskQueue: &taskqueuepb.TaskQueue{Name: queue, Kind: kind, NormalName: tq},
 		})
@@ -58,7 +60,7 @@ func testStickyHistory(t *testing.T, c client.Client, _ *replayLog) {
 				ScheduleToStartTimeout: durationpb.New(stickyTimeout),
 			}
 		}
-		if _, err := svc.RespondWorkflowTaskCompleted(ctxFor(t, 10*time.Second), req); err != nil {
+		if _, err := svc.RespondWorkflowTaskCompleted(testutil.Context(t, 10*time.Second), req); err != nil {
 			t.Fatalf("%s: complete: %v", step, err)
 		}
 	}
@@ -84,7 +86,7 @@ func testStickyHistory(t *testing.T, c client.Client, _ *replayLog) {
 	complete("sticky task", r, 10*time.Second)
 
 	// 3. ResetStickyTaskQueue: the normal queue and the full history.
-	if _, err := svc.ResetStickyTaskQueue(ctxFor(t, 10*time.Second), &workflowservice.ResetStickyTaskQueueRequest{
+	if _, err := svc.ResetStickyTaskQueue(testutil.Context(t, 10*time.Second), &workflowservice.ResetStickyTaskQueueRequest{
 		Namespace: "default", Execution: &commonpb.WorkflowExecution{WorkflowId: run.GetID(), RunId: run.GetRunID()},
 	}); err != nil {
 		t.Fatalf("ResetStickyTaskQueue: %v", err)

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/raftflow/engine/internal/testutil"
 	"github.com/raftflow/engine/samples/helloworld"
 )
 
@@ -33,13 +34,13 @@ func TestLeaderKillUnderLoad(t *testing.T) {
 	}
 	p1 := newProc(t, "n1", nil)
 	p1.start(t)
-	waitFor(t, 30*time.Second, "n1 ready", p1.ready)
+	testutil.EventuallyTrue(t, 30*time.Second, "n1 ready", p1.ready)
 	p2 := newProc(t, "n2", []string{p1.grpc})
 	p3 := newProc(t, "n3", []string{p1.grpc})
 	p2.start(t)
 	p3.start(t)
 	procs := []*proc{p1, p2, p3}
-	waitFor(t, 30*time.Second, "3 members, all ready", func() bool {
+	testutil.EventuallyTrue(t, 30*time.Second, "3 members, all ready", func() bool {
 		for _, p := range procs {
 			st, err := p.status()
 			if err != nil || len(st.Members) != 3 || !p.ready() {
@@ -133,7 +134,7 @@ func TestLeaderKillUnderLoad(t *testing.T) {
 
 	// The killed node restarts from its data dir, ignores --join, catches up.
 	lead.start(t)
-	waitFor(t, 60*time.Second, "restarted node caught up", func() bool {
+	testutil.EventuallyTrue(t, 60*time.Second, "restarted node caught up", func() bool {
 		var applied []string
 		for _, p := range procs {
 			st, err := p.status()

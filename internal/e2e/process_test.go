@@ -1,77 +1,37 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/raftflow/engine/internal/testutil/enginebin"
 )
 
-// engineBinary builds ./engine once per test binary into a temp dir.
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func engineBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "raftflow-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "engine")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/raftflow/engine")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// proc is one engine process.
+// proc is one engine process, restartable on the same data and ports.
 type proc struct {
 	id, dataDir, grpc, raft, http string
 	join                          []string
-	cmd                           *exec.Cmd
-	log                           *os.File
-	exited                        chan struct{}
+	p                             *enginebin.Process // nil before the first start
 }
 
 func newProc(t *testing.T, id string, join []string) *proc {
 	dir := t.TempDir()
 	return &proc{
 		id: id, dataDir: filepath.Join(dir, "data"), join: join,
-		grpc: freePort(t), raft: freePort(t), http: freePort(t),
+		grpc: enginebin.FreeAddr(t), raft: enginebin.FreeAddr(t), http: enginebin.FreeAddr(t),
 	}
 }
 
+// start runs the engine binary (built once by enginebin.Build), its output
+// appended to <id>.log next to the data directory. It is killed when t
+// ends.
 func (p *proc) start(t *testing.T) {
 	t.Helper()
 	args := []string{"--node-id", p.id, "--data-dir", p.dataDir,
@@ -83,47 +43,22 @@ func (p *proc) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.log = logf
-	p.cmd = exec.Command(engineBinary(t), args...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
+	pr, err := enginebin.Start(exec.Command(enginebin.Build(t), args...), logf)
+	if err != nil {
 		t.Fatal(err)
 	}
-	p.exited = make(chan struct{})
-	go func(c *exec.Cmd, ch chan struct{}) { c.Wait(); close(ch) }(p.cmd, p.exited)
-	t.Cleanup(func() { p.stop(syscall.SIGKILL) })
+	p.p = pr
+	t.Cleanup(pr.Kill)
 }
 
+// stop sends sig and waits for the process to exit (SIGKILL after 15 s).
 func (p *proc) stop(sig syscall.Signal) {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return
+	if p.p != nil {
+		p.p.Stop(sig, 15*time.Second)
 	}
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(sig)
-	select {
-	case <-p.exited:
-	case <-time.After(15 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.exited
-	}
-	p.log.Close()
 }
 
-func (p *proc) alive() bool {
-	if p.exited == nil {
-		return false
-	}
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (p *proc) alive() bool { return p.p != nil && p.p.Alive() }
 
 type member struct {
 	ID       string `json:"id"`
@@ -162,20 +97,4 @@ func (p *proc) ready() bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-// waitFor polls cond every 50ms until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		case <-tick.C:
-		}
-	}
 }

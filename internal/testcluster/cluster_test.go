@@ -11,6 +11,7 @@ import (
 
 	"github.com/raftflow/engine/internal/server"
 	"github.com/raftflow/engine/internal/testcluster"
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // TestHelper exercises the cluster helper itself, without a workload:
@@ -78,11 +79,11 @@ func faultUnderLoad(t *testing.T, name string, fault, recover func(*testcluster.
 	tq := "fault-" + name
 	startWorker(t, cl, tq)
 
-	ctx := ctxFor(t, 90*time.Second)
+	ctx := testutil.Context(t, 90*time.Second)
 	b := startBatch(ctx, cl, tq, name, 100)
 	completions := func(n int64) {
 		t.Helper()
-		eventually(t, 60*time.Second, fmt.Sprintf("%d workflows to complete", n), func() bool { return b.completed.Load() >= n })
+		testutil.EventuallyTrue(t, 60*time.Second, fmt.Sprintf("%d workflows to complete", n), func() bool { return b.completed.Load() >= n })
 	}
 	completions(10)
 	l := leaderOtherThan(t, c, f)
@@ -149,7 +150,7 @@ func TestRestart(t *testing.T) {
 	cl := dial(t, c.GRPCAddr(f))
 	const tq = "restart"
 	startWorker(t, cl, tq)
-	ctx := ctxFor(t, 90*time.Second)
+	ctx := testutil.Context(t, 90*time.Second)
 
 	b1 := startBatch(ctx, cl, tq, "before", 20)
 	b1.wait(t)
@@ -172,7 +173,7 @@ func TestRestart(t *testing.T) {
 	c.Restart(r)
 	// Raft records the installed snapshot just after the FSM restored it,
 	// so converge may return a moment before it shows.
-	eventually(t, 30*time.Second, c.ID(r)+" to install a snapshot past its applied index", func() bool {
+	testutil.EventuallyTrue(t, 30*time.Second, c.ID(r)+" to install a snapshot past its applied index", func() bool {
 		snap, err := strconv.ParseUint(c.Node(r).Node.Raft().Stats()["last_snapshot_index"], 10, 64)
 		return err == nil && snap > stoppedAt
 	})

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/raftflow/engine/internal/testcluster"
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 const namespace = "default"
@@ -75,14 +76,11 @@ func dial(t testing.TB, hostPort string) client.Client {
 // until t ends (before the cluster is closed: cleanups run in reverse).
 func startWorker(t testing.TB, c client.Client, tq string) {
 	t.Helper()
-	w := worker.New(c, tq, worker.Options{})
-	w.RegisterWorkflow(helloWorkflow)
-	w.RegisterWorkflow(signalWorkflow)
-	w.RegisterActivity(helloActivity)
-	if err := w.Start(); err != nil {
-		t.Fatalf("start worker: %v", err)
-	}
-	t.Cleanup(w.Stop)
+	testutil.StartWorker(t, c, tq, func(r worker.Registry) {
+		r.RegisterWorkflow(helloWorkflow)
+		r.RegisterWorkflow(signalWorkflow)
+		r.RegisterActivity(helloActivity)
+	})
 }
 
 func startOptions(id, tq string) client.StartWorkflowOptions {
@@ -142,26 +140,6 @@ func (b *batch) wait(t testing.TB) {
 	if t.Failed() {
 		t.FailNow()
 	}
-}
-
-// eventually polls cond every 10 ms until it holds or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
-}
-
-func ctxFor(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // converge waits until the running nodes are ready and their state machines

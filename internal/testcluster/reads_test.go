@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/raftflow/engine/internal/testcluster"
+	"github.com/raftflow/engine/internal/testutil"
 )
 
 // TestIsolatedLeaderRefusesReads: a leader cut off from the others still
@@ -25,7 +26,7 @@ func TestIsolatedLeaderRefusesReads(t *testing.T) {
 	c := testcluster.Start(t, 3)
 	leader := c.Leader()
 	sdkc := dial(t, c.GRPCAddr(leader))
-	run, err := sdkc.ExecuteWorkflow(ctxFor(t, 10*time.Second), startOptions("reads-wf", "reads-tq"), helloWorkflow, "x")
+	run, err := sdkc.ExecuteWorkflow(testutil.Context(t, 10*time.Second), startOptions("reads-wf", "reads-tq"), helloWorkflow, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,5 +52,5 @@ func TestIsolatedLeaderRefusesReads(t *testing.T) {
 		t.Fatalf("describe on the isolated leader: got %v, want Unavailable", err)
 	}
 	c.Heal()
-	eventually(t, 20*time.Second, "reads served again", func() bool { return describe() == nil })
+	testutil.EventuallyTrue(t, 20*time.Second, "reads served again", func() bool { return describe() == nil })
 }

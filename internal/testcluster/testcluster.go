@@ -33,11 +33,26 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/raftflow/engine/internal/server"
+	"github.com/raftflow/engine/internal/testutil"
 )
+
+// TB is what the cluster needs of the test that owns it: *testing.T,
+// *testing.B and *testing.F satisfy it, and sdk/enginetest's StartServer
+// implements it for code outside a test. Fatalf must not return (a test
+// stops its goroutine; anything else must panic or exit), Cleanup
+// functions run newest first when the owner ends, and TempDir returns a
+// new directory removed after the cleanups registered after it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	TempDir() string
+	Logf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Failed() bool
+}
 
 // Option configures Start.
 type Option func(*options)
@@ -75,7 +90,7 @@ func WithConfig(f func(i int, cfg *server.Config)) Option {
 
 // Cluster is a running in-process cluster. See the package doc.
 type Cluster struct {
-	t    testing.TB
+	t    TB
 	opts options
 	logs *tailBuffer
 
@@ -94,7 +109,7 @@ type member struct {
 // Start starts n nodes and waits until every one is a voter, the member
 // table lists them all, a leader runs its services and every node is ready
 // (server.Ready). The cluster is killed when the test ends.
-func Start(t testing.TB, n int, opts ...Option) *Cluster {
+func Start(t TB, n int, opts ...Option) *Cluster {
 	t.Helper()
 	if n < 1 {
 		t.Fatalf("testcluster: need at least one node, got %d", n)
@@ -172,7 +187,7 @@ func (c *Cluster) startNode(i int) error {
 	defer cancel()
 	var srv *server.Server
 	var err error
-	perr := poll(ctx, "free ports for "+cfg.NodeID, func() (bool, string) {
+	perr := testutil.Poll(ctx, "free ports for "+cfg.NodeID, func() (bool, string) {
 		srv, err = server.Start(cfg)
 		// Only a port another socket still holds is worth retrying.
 		return err == nil || !errors.Is(err, syscall.EADDRINUSE), fmt.Sprint(err)
@@ -258,7 +273,7 @@ func (c *Cluster) Leader() int {
 // WaitLeader is Leader with a ctx and an error instead of failing the test.
 func (c *Cluster) WaitLeader(ctx context.Context) (int, error) {
 	var l int
-	err := poll(ctx, "an agreed leader", func() (bool, string) {
+	err := testutil.Poll(ctx, "an agreed leader", func() (bool, string) {
 		var why string
 		l, why = c.leaderNow()
 		return l >= 0, why
@@ -306,7 +321,7 @@ func (c *Cluster) leaderNow() (int, string) {
 // forward calls), and every running node reports server.Ready. Partitioned
 // nodes cannot be ready; heal first.
 func (c *Cluster) WaitReady(ctx context.Context) error {
-	return poll(ctx, "a ready cluster", func() (bool, string) {
+	return testutil.Poll(ctx, "a ready cluster", func() (bool, string) {
 		if _, why := c.leaderNow(); why != "" {
 			return false, why
 		}
@@ -336,7 +351,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 // same applied index and the same FSM.Digest. Call it when no more
 // commands are coming (a workload still running keeps moving the target).
 func (c *Cluster) WaitConverged(ctx context.Context) error {
-	return poll(ctx, "converged state machines", func() (bool, string) {
+	return testutil.Poll(ctx, "converged state machines", func() (bool, string) {
 		var first string
 		var parts []string
 		same := true
@@ -453,24 +468,6 @@ func (c *Cluster) Close() {
 		wg.Go(func() { _ = s.Kill() })
 	}
 	wg.Wait()
-}
-
-// poll checks cond every 10 ms until it holds or ctx ends; the error then
-// carries cond's last explanation.
-func poll(ctx context.Context, what string, cond func() (bool, string)) error {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, why := cond()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last: %s)", what, ctx.Err(), why)
-		case <-tick.C:
-		}
-	}
 }
 
 // tailBuffer keeps the last lines written to it (a ring of max lines).

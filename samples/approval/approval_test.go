@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/raftflow/engine/internal/testutil"
 	"github.com/raftflow/engine/samples/approval"
 	"github.com/raftflow/engine/sdk/enginetest"
 )
@@ -19,12 +20,7 @@ import (
 func setup(t *testing.T, srv *enginetest.Server) (client.Client, *approval.Notifier) {
 	t.Helper()
 	n := &approval.Notifier{}
-	w := worker.New(srv.Client(), approval.TaskQueue, worker.Options{})
-	approval.Register(w, n)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	testutil.StartWorker(t, srv.Client(), approval.TaskQueue, func(r worker.Registry) { approval.Register(r, n) })
 	return srv.Client(), n
 }
 
@@ -35,47 +31,22 @@ func request(id string, deadline, escalation time.Duration) approval.Request {
 	}
 }
 
-func ctxFor(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// poll checks cond every 10 ms until it returns "" (done) or timeout
-// passes; cond returns why it is not done yet.
-func poll(t *testing.T, timeout time.Duration, what string, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		why := cond()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, why)
-		}
-		<-tick.C
-	}
-}
-
 // waitStatus polls the state query until the request has status want
 // (a query can fail while the engine or the worker is coming back).
 func waitStatus(t *testing.T, c client.Client, id string, want approval.Status) approval.State {
 	t.Helper()
 	var st approval.State
-	poll(t, 30*time.Second, fmt.Sprintf("request %s to be %s", id, want), func() string {
+	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("request %s to be %s", id, want), func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var err error
 		if st, err = approval.Current(ctx, c, id); err != nil {
-			return err.Error()
+			return false, err.Error()
 		}
 		if st.Status != want {
-			return "status " + string(st.Status)
+			return false, "status " + string(st.Status)
 		}
-		return ""
+		return true, ""
 	})
 	return st
 }
@@ -98,7 +69,7 @@ func checkOutcome(t *testing.T, ctx context.Context, c client.Client, id string,
 func TestApprovalSurvivesRestart(t *testing.T) {
 	srv := enginetest.Start(t)
 	c, n := setup(t, srv)
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testutil.Context(t, 60*time.Second)
 	if _, err := approval.Start(ctx, c, request("r1", time.Hour, time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -125,18 +96,18 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 func TestApprovalDeadlines(t *testing.T) {
 	srv := enginetest.Start(t)
 	c, n := setup(t, srv)
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testutil.Context(t, 60*time.Second)
 
 	if _, err := approval.Start(ctx, c, request("r2", 100*time.Millisecond, time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "the escalation notice", func() string {
+	testutil.Eventually(t, 30*time.Second, "the escalation notice", func() (bool, string) {
 		for _, m := range n.Sent() {
 			if m.To == "bob" && strings.Contains(m.Text, "request r2") {
-				return ""
+				return true, ""
 			}
 		}
-		return fmt.Sprintf("sent %+v", n.Sent())
+		return false, fmt.Sprintf("sent %+v", n.Sent())
 	})
 	if st := waitStatus(t, c, "r2", approval.Escalated); st.Approver != "bob" || !st.Escalated {
 		t.Fatalf("escalated state %+v", st)
@@ -170,7 +141,7 @@ func TestApprovalAcrossLeaderKill(t *testing.T) {
 	}
 	srv := enginetest.Start(t, enginetest.Nodes(3))
 	c, _ := setup(t, srv)
-	ctx := ctxFor(t, 60*time.Second)
+	ctx := testutil.Context(t, 60*time.Second)
 	if _, err := approval.Start(ctx, c, request("r4", time.Hour, time.Hour)); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/worker"
 
+	"github.com/raftflow/engine/internal/testutil"
 	"github.com/raftflow/engine/samples/saga"
 	"github.com/raftflow/engine/sdk/enginetest"
 )
@@ -120,11 +121,6 @@ func TestSagaThreeNodes(t *testing.T) {
 func startWorker(t *testing.T, srv *enginetest.Server) *saga.Services {
 	t.Helper()
 	svc := saga.NewServices(map[string]int{"widget": 10})
-	w := worker.New(srv.Client(), saga.TaskQueue, worker.Options{})
-	saga.Register(w, svc)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	testutil.StartWorker(t, srv.Client(), saga.TaskQueue, func(r worker.Registry) { saga.Register(r, svc) })
 	return svc
 }

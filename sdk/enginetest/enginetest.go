@@ -36,6 +36,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/raftflow/engine/internal/server"
 	"github.com/raftflow/engine/internal/testcluster"
 	"github.com/raftflow/engine/sdk"
 )
@@ -56,6 +57,7 @@ type config struct {
 	heartbeat, election, lease time.Duration
 	wait                       time.Duration
 	logger                     *slog.Logger
+	configure                  func(i int, cfg *server.Config)
 }
 
 // Nodes sets the number of nodes (default 1). Use 3 to test what happens
@@ -77,6 +79,22 @@ func WaitTimeout(d time.Duration) Option { return func(c *config) { c.wait = d }
 // Logger sends the engine's log to l instead of the in-memory buffer.
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
+// ServerConfig lets the test adjust node i's server.Config before its
+// first start (snapshot thresholds, namespace retention floor, long-poll
+// timeout, ...); see testcluster.WithConfig for the fields the cluster
+// sets itself. Several ServerConfig options apply in order.
+func ServerConfig(f func(i int, cfg *server.Config)) Option {
+	return func(c *config) {
+		prev := c.configure
+		c.configure = func(i int, cfg *server.Config) {
+			if prev != nil {
+				prev(i, cfg)
+			}
+			f(i, cfg)
+		}
+	}
+}
+
 // Server is a running in-process engine of one or more nodes.
 //
 // Methods that act on nodes (Kill, Stop, Restart, Leader, Client) fail the
@@ -84,8 +102,8 @@ func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 // (StartServer) they panic instead. The getters are safe from any
 // goroutine.
 type Server struct {
-	tb   testing.TB
-	own  *ownTB // set by StartServer
+	tb   testcluster.TB // the test, or own
+	own  *owner         // set by StartServer
 	c    *testcluster.Cluster
 	wait time.Duration // WaitTimeout
 
@@ -104,21 +122,21 @@ func Start(tb testing.TB, opts ...Option) *Server {
 // StartServer is Start for code that has no testing.TB, such as Example
 // functions. Close the server when done.
 func StartServer(opts ...Option) (s *Server, err error) {
-	tb := newOwnTB()
+	own := newOwner()
 	defer func() {
 		if err != nil {
-			tb.close()
+			own.close()
 		}
 	}()
-	err = tb.run(func() { s = start(tb, opts) })
+	err = own.run(func() { s = start(own, opts) })
 	if err != nil {
 		return nil, err
 	}
-	s.own = tb
+	s.own = own
 	return s, nil
 }
 
-func start(tb testing.TB, opts []Option) *Server {
+func start(tb testcluster.TB, opts []Option) *Server {
 	tb.Helper()
 	cfg := config{nodes: 1, wait: 30 * time.Second}
 	for _, o := range opts {
@@ -134,6 +152,9 @@ func start(tb testing.TB, opts []Option) *Server {
 	copts = append(copts, testcluster.WithWaitTimeout(cfg.wait))
 	if cfg.logger != nil {
 		copts = append(copts, testcluster.WithLogger(cfg.logger))
+	}
+	if cfg.configure != nil {
+		copts = append(copts, testcluster.WithConfig(cfg.configure))
 	}
 	return &Server{tb: tb, c: testcluster.Start(tb, cfg.nodes, copts...), wait: cfg.wait, cut: map[int]bool{}}
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/raftflow/engine/internal/testutil"
 	"github.com/raftflow/engine/sdk"
 	"github.com/raftflow/engine/sdk/enginetest"
 )
@@ -35,12 +36,7 @@ func run(t *testing.T, ctx context.Context, c client.Client, tq, id string) {
 
 func startWorker(t *testing.T, c client.Client, tq string) {
 	t.Helper()
-	w := worker.New(c, tq, worker.Options{})
-	w.RegisterWorkflow(hello)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	testutil.StartWorker(t, c, tq, func(r worker.Registry) { r.RegisterWorkflow(hello) })
 }
 
 // TestRestart: a workflow run before a restart (graceful or after a kill)

@@ -1,4 +1,4 @@
-package semantics
+package compat
 
 import (
 	"errors"
@@ -10,30 +10,32 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
-func ChildWorkflow(ctx workflow.Context, name string) (string, error) {
+func NamedChildWorkflow(ctx workflow.Context, name string) (string, error) {
 	return "child:" + name, nil
 }
 
 func ParentWorkflow(ctx workflow.Context, name string) (string, error) {
 	var out string
-	err := workflow.ExecuteChildWorkflow(ctx, ChildWorkflow, name).Get(ctx, &out)
+	err := workflow.ExecuteChildWorkflow(ctx, NamedChildWorkflow, name).Get(ctx, &out)
 	return "parent(" + out + ")", err
 }
 
 func TestChildWorkflow(t *testing.T) {
-	c := startEngine(t)
-	tq := startWorker(t, c, func(w worker.Worker) {
+	c := startEngine(t).Client()
+	tq := startQueueWorker(t, c, func(w worker.Registry) {
 		w.RegisterWorkflow(ParentWorkflow)
-		w.RegisterWorkflow(ChildWorkflow)
+		w.RegisterWorkflow(NamedChildWorkflow)
 	})
-	run, err := c.ExecuteWorkflow(ctxT(t, 20*time.Second), client.StartWorkflowOptions{TaskQueue: tq}, ParentWorkflow, "x")
+	run, err := c.ExecuteWorkflow(testutil.Context(t, 20*time.Second), client.StartWorkflowOptions{TaskQueue: tq}, ParentWorkflow, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got string
-	if err := run.Get(ctxT(t, 20*time.Second), &got); err != nil {
+	if err := run.Get(testutil.Context(t, 20*time.Second), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got != "parent(child:x)" {
@@ -49,14 +51,14 @@ func CounterWorkflow(ctx workflow.Context, n int) (int, error) {
 }
 
 func TestContinueAsNew(t *testing.T) {
-	c := startEngine(t)
-	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(CounterWorkflow) })
-	run, err := c.ExecuteWorkflow(ctxT(t, 20*time.Second), client.StartWorkflowOptions{TaskQueue: tq}, CounterWorkflow, 0)
+	c := startEngine(t).Client()
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(CounterWorkflow) })
+	run, err := c.ExecuteWorkflow(testutil.Context(t, 20*time.Second), client.StartWorkflowOptions{TaskQueue: tq}, CounterWorkflow, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got int
-	if err := run.Get(ctxT(t, 20*time.Second), &got); err != nil {
+	if err := run.Get(testutil.Context(t, 20*time.Second), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got != 3 {
@@ -76,9 +78,9 @@ func QueryableWorkflow(ctx workflow.Context) (string, error) {
 }
 
 func TestQueryAndSignalWithStart(t *testing.T) {
-	c := startEngine(t)
-	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(QueryableWorkflow) })
-	ctx := ctxT(t, 30*time.Second)
+	c := startEngine(t).Client()
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(QueryableWorkflow) })
+	ctx := testutil.Context(t, 30*time.Second)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "q1", TaskQueue: tq}, QueryableWorkflow)
 	if err != nil {
 		t.Fatal(err)
@@ -129,9 +131,9 @@ func CancellableWorkflow(ctx workflow.Context) (string, error) {
 }
 
 func TestCancelWorkflow(t *testing.T) {
-	c := startEngine(t)
-	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(CancellableWorkflow) })
-	ctx := ctxT(t, 30*time.Second)
+	c := startEngine(t).Client()
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(CancellableWorkflow) })
+	ctx := testutil.Context(t, 30*time.Second)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq}, CancellableWorkflow)
 	if err != nil {
 		t.Fatal(err)
@@ -162,9 +164,9 @@ func FlakyWorkflow(ctx workflow.Context) (int32, error) {
 }
 
 func TestWorkflowRetry(t *testing.T) {
-	c := startEngine(t)
-	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(FlakyWorkflow) })
-	ctx := ctxT(t, 30*time.Second)
+	c := startEngine(t).Client()
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(FlakyWorkflow) })
+	ctx := testutil.Context(t, 30*time.Second)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq, RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: 50 * time.Millisecond, BackoffCoefficient: 1, MaximumAttempts: 5,
 	}}, FlakyWorkflow)
@@ -177,29 +179,13 @@ func TestWorkflowRetry(t *testing.T) {
 	}
 }
 
-func UpdatableWorkflow(ctx workflow.Context) (int, error) {
-	total := 0
-	err := workflow.SetUpdateHandlerWithOptions(ctx, "add", func(ctx workflow.Context, n int) (int, error) {
-		total += n
-		return total, nil
-	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, n int) error {
-		if n < 0 {
-			return errors.New("negative")
-		}
-		return nil
-	}})
-	if err != nil {
-		return 0, err
-	}
-	workflow.GetSignalChannel(ctx, "done").Receive(ctx, nil)
-	return total, nil
-}
+// The update tests run CounterUpdateWorkflow (features_workflows_test.go).
 
 func TestUpdate(t *testing.T) {
-	c := startEngine(t)
-	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(UpdatableWorkflow) })
-	ctx := ctxT(t, 30*time.Second)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u1", TaskQueue: tq}, UpdatableWorkflow)
+	c := startEngine(t).Client()
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(CounterUpdateWorkflow) })
+	ctx := testutil.Context(t, 30*time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u1", TaskQueue: tq}, CounterUpdateWorkflow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,10 +234,10 @@ func TestUpdate(t *testing.T) {
 }
 
 func TestUpdateUnknownNameIsRejected(t *testing.T) {
-	c := startEngine(t)
-	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(UpdatableWorkflow) })
-	ctx := ctxT(t, 30*time.Second)
-	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u2", TaskQueue: tq}, UpdatableWorkflow); err != nil {
+	c := startEngine(t).Client()
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(CounterUpdateWorkflow) })
+	ctx := testutil.Context(t, 30*time.Second)
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "u2", TaskQueue: tq}, CounterUpdateWorkflow); err != nil {
 		t.Fatal(err)
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{

@@ -1,4 +1,4 @@
-package visibility
+package compat
 
 import (
 	"fmt"
@@ -9,17 +9,18 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/raftflow/engine/internal/testcluster"
+	"github.com/raftflow/engine/internal/testutil"
+	"github.com/raftflow/engine/sdk/enginetest"
 )
 
 // TestListAcrossLeaderChange pages through a list on one leader and goes on
 // with the same token after the leader was killed: lists come from the
 // replicated index, so the pages continue exactly.
 func TestListAcrossLeaderChange(t *testing.T) {
-	c := testcluster.Start(t, 3)
-	ctx := ctxT(t, 60*time.Second)
+	c := enginetest.Start(t, enginetest.Nodes(3))
+	ctx := testutil.Context(t, 60*time.Second)
 	first := c.Leader()
-	cl := dial(t, c.GRPCAddr(first), "")
+	cl := dial(t, c.GRPCAddr(first))
 	var want []string
 	for i := range 5 {
 		id := fmt.Sprintf("wf-%d", i)
@@ -42,7 +43,7 @@ func TestListAcrossLeaderChange(t *testing.T) {
 	if follower == first {
 		follower = (follower + 1) % 3
 	}
-	cl2 := dial(t, c.GRPCAddr(follower), "")
+	cl2 := dial(t, c.GRPCAddr(follower))
 	token := page.NextPageToken
 	for len(token) > 0 {
 		page, err = cl2.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{PageSize: 2, NextPageToken: token})
@@ -58,7 +59,7 @@ func TestListAcrossLeaderChange(t *testing.T) {
 		t.Fatalf("pages across the leader change: %v, want %v", got, want)
 	}
 	for _, i := range []int{next, follower} {
-		n, err := dial(t, c.GRPCAddr(i), "").CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "ExecutionStatus = 'Running'"})
+		n, err := dial(t, c.GRPCAddr(i)).CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: "ExecutionStatus = 'Running'"})
 		if err != nil || n.Count != 5 {
 			t.Fatalf("count via node %d: %v %v", i, n, err)
 		}

@@ -1,4 +1,4 @@
-package visibility
+package compat
 
 import (
 	"errors"
@@ -19,7 +19,24 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/raftflow/engine/internal/server"
+	"github.com/raftflow/engine/internal/testutil"
+	"github.com/raftflow/engine/sdk/enginetest"
 )
+
+// minRetention is the engine's shortest namespace retention in the
+// visibility tests (Temporal's API minimum is a day).
+const minRetention = 500 * time.Millisecond
+
+// startRetentionEngine starts a one-node engine whose namespace retention
+// floor is minRetention and returns its address.
+func startRetentionEngine(t *testing.T) string {
+	t.Helper()
+	return startEngine(t, enginetest.ServerConfig(func(_ int, cfg *server.Config) {
+		cfg.MinNamespaceRetention = minRetention
+	})).Addr()
+}
 
 var (
 	customerKey = temporal.NewSearchAttributeKeyKeyword("CustomerId")
@@ -50,7 +67,7 @@ func listIDs(t *testing.T, c client.Client, query string, pageSize int32) []stri
 	var ids []string
 	var token []byte
 	for pages := 0; ; pages++ {
-		resp, err := c.ListWorkflow(ctxT(t, 10*time.Second), &workflowservice.ListWorkflowExecutionsRequest{
+		resp, err := c.ListWorkflow(testutil.Context(t, 10*time.Second), &workflowservice.ListWorkflowExecutionsRequest{
 			Query: query, PageSize: pageSize, NextPageToken: token,
 		})
 		if err != nil {
@@ -69,13 +86,13 @@ func listIDs(t *testing.T, c client.Client, query string, pageSize int32) []stri
 }
 
 func TestListCountScan(t *testing.T) {
-	addr := startEngine(t)
-	c := dial(t, addr, "")
-	tq := startWorker(t, c, func(w worker.Worker) {
+	addr := startRetentionEngine(t)
+	c := dial(t, addr)
+	tq := startQueueWorker(t, c, func(w worker.Registry) {
 		w.RegisterWorkflow(Order)
 		w.RegisterWorkflow(Ship)
 	})
-	ctx := ctxT(t, 30*time.Second)
+	ctx := testutil.Context(t, 30*time.Second)
 	start := func(id string, wf any, sa temporal.SearchAttributes, args ...any) client.WorkflowRun {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq, TypedSearchAttributes: sa}, wf, args...)
 		if err != nil {
@@ -98,7 +115,7 @@ func TestListCountScan(t *testing.T) {
 		}
 	}
 	// Wait until the open orders ran their first task (Stage upserted).
-	eventually(t, 10*time.Second, "stage upserts", func() (bool, string) {
+	testutil.Eventually(t, 10*time.Second, "stage upserts", func() (bool, string) {
 		ids := listIDs(t, c, "Stage = 'started'", 0)
 		return len(ids) == 3, fmt.Sprint(ids)
 	})
@@ -212,13 +229,9 @@ func checkRecord(t *testing.T, e *workflowpb.WorkflowExecutionInfo) {
 }
 
 func TestNamespaces(t *testing.T) {
-	addr := startEngine(t)
-	nsc, err := client.NewNamespaceClient(client.Options{HostPort: addr, Logger: quietLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nsc.Close)
-	ctx := ctxT(t, 30*time.Second)
+	addr := startRetentionEngine(t)
+	nsc := dialNamespaceClient(t, addr)
+	ctx := testutil.Context(t, 30*time.Second)
 	for _, ns := range []string{"ns-a", "ns-b"} {
 		if err := nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{
 			Namespace: ns, Description: "test " + ns, WorkflowExecutionRetentionPeriod: durationpb.New(48 * time.Hour),
@@ -227,7 +240,7 @@ func TestNamespaces(t *testing.T) {
 		}
 	}
 	// Too short a retention is refused, naming the field.
-	err = nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: "ns-c", WorkflowExecutionRetentionPeriod: durationpb.New(time.Millisecond)})
+	err := nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: "ns-c", WorkflowExecutionRetentionPeriod: durationpb.New(time.Millisecond)})
 	var inv *serviceerror.InvalidArgument
 	if !errors.As(err, &inv) || !strings.Contains(err.Error(), "retention") {
 		t.Fatalf("short retention: %v", err)
@@ -235,8 +248,8 @@ func TestNamespaces(t *testing.T) {
 
 	// Same workflow id in both namespaces: each sees only its own.
 	for _, ns := range []string{"ns-a", "ns-b"} {
-		c := dial(t, addr, ns)
-		tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(Ship) })
+		c := dialNamespace(t, addr, ns)
+		tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(Ship) })
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "same-id", TaskQueue: tq}, Ship)
 		if err != nil {
 			t.Fatal(err)
@@ -250,8 +263,8 @@ func TestNamespaces(t *testing.T) {
 			}
 		}
 	}
-	a, b := dial(t, addr, "ns-a"), dial(t, addr, "ns-b")
-	eventually(t, 10*time.Second, "only-b done", func() (bool, string) {
+	a, b := dialNamespace(t, addr, "ns-a"), dialNamespace(t, addr, "ns-b")
+	testutil.Eventually(t, 10*time.Second, "only-b done", func() (bool, string) {
 		ids := listIDs(t, b, "ExecutionStatus = 'Completed'", 0)
 		return len(ids) == 2, fmt.Sprint(ids)
 	})
@@ -261,7 +274,7 @@ func TestNamespaces(t *testing.T) {
 	if ids := listIDs(t, b, "", 0); strings.Join(ids, ",") != "only-b,same-id" {
 		t.Fatalf("ns-b lists %v", ids)
 	}
-	if ids := listIDs(t, dial(t, addr, ""), "", 0); len(ids) != 0 {
+	if ids := listIDs(t, dial(t, addr), "", 0); len(ids) != 0 {
 		t.Fatalf("default lists %v", ids)
 	}
 	if _, err := a.DescribeWorkflowExecution(ctx, "only-b", ""); !errors.As(err, new(*serviceerror.NotFound)) {
@@ -300,7 +313,7 @@ func TestNamespaces(t *testing.T) {
 	var names []string
 	var token []byte
 	for {
-		resp, err := dial(t, addr, "").WorkflowService().ListNamespaces(ctx, &workflowservice.ListNamespacesRequest{PageSize: 1, NextPageToken: token})
+		resp, err := dial(t, addr).WorkflowService().ListNamespaces(ctx, &workflowservice.ListNamespacesRequest{PageSize: 1, NextPageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,20 +330,16 @@ func TestNamespaces(t *testing.T) {
 }
 
 func TestRetentionAndDelete(t *testing.T) {
-	addr := startEngine(t)
-	nsc, err := client.NewNamespaceClient(client.Options{HostPort: addr, Logger: quietLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nsc.Close)
-	ctx := ctxT(t, 30*time.Second)
+	addr := startRetentionEngine(t)
+	nsc := dialNamespaceClient(t, addr)
+	ctx := testutil.Context(t, 30*time.Second)
 	if err := nsc.Register(ctx, &workflowservice.RegisterNamespaceRequest{
 		Namespace: "brief", WorkflowExecutionRetentionPeriod: durationpb.New(minRetention),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	c := dial(t, addr, "brief")
-	tq := startWorker(t, c, func(w worker.Worker) {
+	c := dialNamespace(t, addr, "brief")
+	tq := startQueueWorker(t, c, func(w worker.Registry) {
 		w.RegisterWorkflow(Ship)
 		w.RegisterWorkflow(Order)
 	})
@@ -343,7 +352,7 @@ func TestRetentionAndDelete(t *testing.T) {
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "retention deletes the run", func() (bool, string) {
+	testutil.Eventually(t, 15*time.Second, "retention deletes the run", func() (bool, string) {
 		_, err := c.DescribeWorkflowExecution(ctx, "short-lived", run.GetRunID())
 		return errors.As(err, new(*serviceerror.NotFound)), fmt.Sprint(err)
 	})

@@ -1,4 +1,4 @@
-package visibility
+package compat
 
 import (
 	"errors"
@@ -13,30 +13,23 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/raftflow/engine/internal/testutil"
 )
 
-// Tick counts its runs through the cron chain's last completion result.
-func Tick(ctx workflow.Context) (int, error) {
-	n := 0
-	if workflow.HasLastCompletionResult(ctx) {
-		if err := workflow.GetLastCompletionResult(ctx, &n); err != nil {
-			return 0, err
-		}
-	}
-	return n + 1, nil
-}
-
+// TestCron runs CronTickWorkflow (features_workflows_test.go), which counts
+// its runs through the cron chain's last completion result.
 func TestCron(t *testing.T) {
-	addr := startEngine(t)
-	c := dial(t, addr, "")
-	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(Tick) })
-	ctx := ctxT(t, 30*time.Second)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "ticker", TaskQueue: tq, CronSchedule: "@every 1s"}, Tick)
+	addr := startRetentionEngine(t)
+	c := dial(t, addr)
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(CronTickWorkflow) })
+	ctx := testutil.Context(t, 30*time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "ticker", TaskQueue: tq, CronSchedule: "@every 1s"}, CronTickWorkflow)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Runs complete one after the other, each handing its count on.
-	eventually(t, 15*time.Second, "three cron runs", func() (bool, string) {
+	testutil.Eventually(t, 15*time.Second, "three cron runs", func() (bool, string) {
 		ids := listIDs(t, c, "WorkflowId = 'ticker' AND ExecutionStatus = 'Completed'", 0)
 		return len(ids) >= 3, strings.Join(ids, ",")
 	})
@@ -62,7 +55,7 @@ func TestCron(t *testing.T) {
 	}
 
 	// A bad schedule is refused up front.
-	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq, CronSchedule: "every day"}, Tick)
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq, CronSchedule: "every day"}, CronTickWorkflow)
 	if !errors.As(err, new(*serviceerror.InvalidArgument)) || !strings.Contains(err.Error(), "cron_schedule") {
 		t.Fatalf("bad schedule: %v", err)
 	}
@@ -75,10 +68,10 @@ func Greeter(ctx workflow.Context) (string, error) {
 }
 
 func TestStartDelay(t *testing.T) {
-	addr := startEngine(t)
-	c := dial(t, addr, "")
-	tq := startWorker(t, c, func(w worker.Worker) { w.RegisterWorkflow(Greeter) })
-	ctx := ctxT(t, 30*time.Second)
+	addr := startRetentionEngine(t)
+	c := dial(t, addr)
+	tq := startQueueWorker(t, c, func(w worker.Registry) { w.RegisterWorkflow(Greeter) })
+	ctx := testutil.Context(t, 30*time.Second)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "delayed", TaskQueue: tq, StartDelay: time.Hour}, Greeter)
 	if err != nil {
 		t.Fatal(err)
@@ -116,13 +109,13 @@ func Big(ctx workflow.Context, what string) (string, error) {
 func BigResult() (string, error) { return strings.Repeat("y", 3<<20), nil }
 
 func TestPayloadLimit(t *testing.T) {
-	addr := startEngine(t)
-	c := dial(t, addr, "")
-	tq := startWorker(t, c, func(w worker.Worker) {
+	addr := startRetentionEngine(t)
+	c := dial(t, addr)
+	tq := startQueueWorker(t, c, func(w worker.Registry) {
 		w.RegisterWorkflow(Big)
 		w.RegisterActivity(BigResult)
 	})
-	ctx := ctxT(t, 40*time.Second)
+	ctx := testutil.Context(t, 40*time.Second)
 	huge := strings.Repeat("z", 3<<20)
 
 	// Start input over 2 MiB: InvalidArgument naming the field.
