@@ -33,9 +33,9 @@ type Timer struct {
 // (50ms doubling to 1s, reset by a successful call). Timers neither returned
 // in retry nor covered by an error are done.
 //
-// Fire is called from the term's firing goroutine only (Run's caller, or the
-// one Load started), one call at a time, with the term's ctx: it must return
-// promptly once ctx is done. It must not call back into the Service's Run or
+// Fire is called from the term's firing goroutine only (the one Load
+// started), one call at a time, with the term's ctx: it must return
+// promptly once ctx is done. It must not call back into the Service's
 // Load; Add, Remove and Pending are fine. The due slice and the
 // Keys in it must not be modified.
 type FireFunc func(ctx context.Context, due []Timer) (retry []Timer, err error)
@@ -70,7 +70,7 @@ type Service struct {
 	log      *slog.Logger
 	onFired  func(time.Duration)
 
-	runSem chan struct{} // capacity 1: held by the term (Run or Load) that owns the state
+	runSem chan struct{} // capacity 1: held by the term (Load) that owns the state
 	wake   chan struct{} // capacity 1: the earliest deadline may have moved
 
 	mu     sync.Mutex
@@ -131,21 +131,6 @@ func (s *Service) Load(ctx context.Context, pending []Timer) <-chan struct{} {
 	return done
 }
 
-// Run is Load in the caller's goroutine: it schedules pending, fires timers
-// as they come due until ctx is done, then drops every pending timer and
-// returns. Add and Remove act on the running set only while Run is active;
-// before and after, they are ignored.
-//
-// Run waits for Fire to return before it returns (Fire gets ctx, so it should
-// return quickly) and starts no goroutines, so nothing outlives it. Runs (and
-// Loads) never overlap: a Run called while a previous term is still returning
-// waits for it. Run may be called again after it returned.
-func (s *Service) Run(ctx context.Context, pending []Timer) {
-	if s.begin(ctx, pending) {
-		s.serve(ctx)
-	}
-}
-
 // begin waits for the previous term to end, then activates the service
 // with pending; false if ctx ended first (nothing activated).
 func (s *Service) begin(ctx context.Context, pending []Timer) bool {
@@ -189,10 +174,8 @@ func (s *Service) deactivate() {
 	}
 }
 
-// Active reports whether a term (Load or Run) is active, that is, whether
-// Add is accepted. Load activates before it returns; Run activates in its
-// caller's goroutine, so a caller that starts Run in a goroutine cannot
-// know when hints start to count (use Load).
+// Active reports whether a term (Load) is active, that is, whether Add is
+// accepted. Load activates before it returns.
 func (s *Service) Active() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -16,7 +16,7 @@ import (
 
 // Every test runs inside a synctest bubble with RealClock (or a clock built
 // on it): time is fake and advances only when every goroutine in the bubble
-// is blocked, so "sleep 5s" is instant and deterministic, and after it Run
+// is blocked, so "sleep 5s" is instant and deterministic, and after it the term
 // has done everything that was due in those 5s.
 
 type call struct {
@@ -86,16 +86,12 @@ func newService(t *testing.T, r *recorder, mod func(*Config)) *Service {
 	return New(cfg)
 }
 
-// start runs s.Run in a goroutine, waits until it is idle, and returns a
-// function that cancels it and waits for Run to return.
+// start loads a term, waits until it is idle, and returns a function that
+// cancels it and waits for its firing goroutine to return.
 func start(t *testing.T, s *Service, pending []Timer) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Run(ctx, pending)
-	}()
+	done := s.Load(ctx, pending)
 	synctest.Wait()
 	return func() {
 		cancel()
@@ -490,41 +486,9 @@ func TestCancelWhileFireInFlight(t *testing.T) {
 		if len(r.snapshot()) != 1 {
 			t.Fatal("Fire not in flight")
 		}
-		stop() // returns only once Run has; synctest fails on leaked goroutines
+		stop() // returns only once the term has; synctest fails on leaked goroutines
 		if s.Pending() != 0 || s.Active() {
 			t.Fatal("state survived cancel")
-		}
-	})
-}
-
-// TestRunsDoNotOverlap: a Run started while the previous one is still
-// returning (its Fire in flight) waits, so two terms never fire at once.
-func TestRunsDoNotOverlap(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		base := time.Now()
-		release := make(chan struct{})
-		r := &recorder{}
-		r.hook = func(_ context.Context, n int, _ []Timer) ([]Timer, error) {
-			if n == 0 {
-				<-release // a slow Fire that ignores cancellation for a while
-			}
-			return nil, nil
-		}
-		s := newService(t, r, nil)
-		stop1 := start(t, s, []Timer{tm("a", base)})
-		ctx1done := make(chan struct{})
-		go func() { stop1(); close(ctx1done) }()
-		stop2 := start(t, s, []Timer{tm("b", base)})
-		defer stop2()
-		time.Sleep(time.Minute)
-		if got := r.fired(); !slices.Equal(got, []string{"a"}) {
-			t.Fatalf("second Run fired while the first was in Fire: %v", got)
-		}
-		close(release)
-		<-ctx1done
-		synctest.Wait()
-		if got := r.fired(); !slices.Equal(got, []string{"a", "b"}) {
-			t.Fatalf("fired %v", got)
 		}
 	})
 }
@@ -568,17 +532,6 @@ func TestManyTimers(t *testing.T) {
 			t.Fatalf("fired %d, pending %d", len(seen), s.Pending())
 		}
 	})
-}
-
-func TestRunWithDoneCtx(t *testing.T) {
-	r := &recorder{}
-	s := newService(t, r, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	s.Run(ctx, []Timer{tm("a", time.Now().Add(-time.Hour))}) // returns at once
-	if s.Active() || s.Pending() != 0 || len(r.snapshot()) != 0 {
-		t.Fatal("Run with a done ctx did something")
-	}
 }
 
 func TestCancelDuringBackoff(t *testing.T) {
