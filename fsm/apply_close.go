@@ -72,19 +72,11 @@ func mergeFields(cur, upd *commonpb.SearchAttributes) *commonpb.SearchAttributes
 	if cur == nil {
 		cur = &commonpb.SearchAttributes{}
 	}
-	if cur.IndexedFields == nil {
-		cur.IndexedFields = map[string]*commonpb.Payload{}
-	}
-	for k, v := range upd.IndexedFields {
-		if v == nil || len(v.Data) == 0 {
-			delete(cur.IndexedFields, k)
-		} else {
-			cur.IndexedFields[k] = v
-		}
-	}
+	cur.IndexedFields = upsertPayloads(cur.IndexedFields, upd.IndexedFields)
 	return cur
 }
 
+// mergeMemo upserts memo fields, as mergeFields does search attributes.
 func mergeMemo(cur, upd *commonpb.Memo) *commonpb.Memo {
 	if upd == nil {
 		return cur
@@ -92,14 +84,21 @@ func mergeMemo(cur, upd *commonpb.Memo) *commonpb.Memo {
 	if cur == nil {
 		cur = &commonpb.Memo{}
 	}
-	if cur.Fields == nil {
-		cur.Fields = map[string]*commonpb.Payload{}
+	cur.Fields = upsertPayloads(cur.Fields, upd.Fields)
+	return cur
+}
+
+// upsertPayloads sets each field of upd in cur, removing those whose
+// payload is nil or empty; cur is allocated if nil.
+func upsertPayloads(cur, upd map[string]*commonpb.Payload) map[string]*commonpb.Payload {
+	if cur == nil {
+		cur = map[string]*commonpb.Payload{}
 	}
-	for k, v := range upd.Fields {
+	for k, v := range upd {
 		if v == nil || len(v.Data) == 0 {
-			delete(cur.Fields, k)
+			delete(cur, k)
 		} else {
-			cur.Fields[k] = v
+			cur[k] = v
 		}
 	}
 	return cur
