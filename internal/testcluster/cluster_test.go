@@ -111,8 +111,8 @@ func faultUnderLoad(t *testing.T, name string, fault, recover func(*testcluster.
 	doneDuring := b.completed.Load()
 	recover(c, l)
 	b.wait(t)
-	t.Logf("%s of leader %s with %d/%d done: %s led after %v, 10 more done after %v (%d by recovery), all after %v",
-		name, c.ID(l), doneBefore, len(b.runs), c.ID(nl), elected, progress, doneDuring, time.Since(start))
+	t.Logf("%s of leader %s with %d/%d done: %s led after %v, 10 more done after %v (%d by recovery), all after %v; %d start calls repeated by the client",
+		name, c.ID(l), doneBefore, len(b.runs), c.ID(nl), elected, progress, doneDuring, time.Since(start), b.retried.Load())
 
 	converge(t, c)
 	t.Logf("converged %v after the fault", time.Since(start))

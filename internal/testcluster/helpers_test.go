@@ -2,6 +2,7 @@ package testcluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -100,8 +102,15 @@ type batch struct {
 	runs      []*wfRun
 	wg        sync.WaitGroup
 	completed atomic.Int64 // workflows whose result arrived
+	retried   atomic.Int64 // start calls the client had to repeat
 }
 
+// startBatch starts n workflows. A start is one SDK call with the SDK's
+// own budget (10 s of retries on Unavailable); a call that runs out of it
+// while the cluster elects a new leader under a loaded machine is repeated
+// by the client, as an application would, with USE_EXISTING so the repeat
+// returns the run a first attempt may have started (never a second one).
+// Only a run id the engine acknowledged counts; retried counts repeats.
 func startBatch(ctx context.Context, c client.Client, tq, prefix string, n int) *batch {
 	b := &batch{}
 	for i := range n {
@@ -109,7 +118,13 @@ func startBatch(ctx context.Context, c client.Client, tq, prefix string, n int) 
 		r.want = "Hello " + r.id + "!"
 		b.runs = append(b.runs, r)
 		b.wg.Go(func() {
-			run, err := c.ExecuteWorkflow(ctx, startOptions(r.id, tq), helloWorkflow, r.id)
+			opts := startOptions(r.id, tq)
+			opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+			run, err := c.ExecuteWorkflow(ctx, opts, helloWorkflow, r.id)
+			for err != nil && ctx.Err() == nil && retryableStart(err) {
+				b.retried.Add(1)
+				run, err = c.ExecuteWorkflow(ctx, opts, helloWorkflow, r.id)
+			}
 			if err != nil {
 				r.err = fmt.Errorf("start: %w", err)
 				return
@@ -123,6 +138,14 @@ func startBatch(ctx context.Context, c client.Client, tq, prefix string, n int) 
 		})
 	}
 	return b
+}
+
+// retryableStart reports whether a failed start call may simply be
+// repeated: its budget ran out, or the cluster had no leader to serve it.
+func retryableStart(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) || errors.As(err, &unavailable)
 }
 
 // wait waits for every workflow and checks its result.
