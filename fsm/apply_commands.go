@@ -32,11 +32,13 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 	}
 	if hasCloseCommand(req.Commands) && len(w.st.BufferedEvents) > 0 {
 		// New events arrived while the task ran: the workflow must see them
-		// before it may close.
-		w.recordWorkflowTaskFailed(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-			&failurepb.Failure{Message: "new events arrived while the workflow task was running"}, req.Identity, req.BinaryChecksum)
+		// before it may close. As Temporal, the task fails and the worker
+		// is answered InvalidArgument "UnhandledCommand" (the SDK then does
+		// not count the completion as done).
+		unhandled := bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "UnhandledCommand")
+		w.recordWorkflowTaskFailed(unhandled.Cause, &failurepb.Failure{Message: unhandled.Message}, req.Identity, req.BinaryChecksum)
 		w.save()
-		return &Result{}
+		return &Result{Err: unhandled}
 	}
 	s, wt := w.st, w.st.WorkflowTask
 	ev := w.workflowTaskCompletedEvent(wt.ScheduledEventId, wt.StartedEventId, req.Identity, req.BinaryChecksum,
@@ -68,13 +70,24 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 			w.applyMessage(m, &tc.updates)
 		}
 	}
+	var next *StartedWorkflowTask
 	if s.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		if w.flushBuffered() || needTask {
 			w.ensureWorkflowTask()
+			if req.ReturnNewWorkflowTask {
+				// return_new_workflow_task (the SDKs always set it: a local
+				// activity outliving the task timeout heartbeats this way,
+				// and new events reach the worker that has the run cached
+				// without a poll). As Temporal, the task is answered as
+				// sticky: only the events after the worker's last task.
+				if next = w.startInlineWorkflowTask(req.Identity, "request-from-RespondWorkflowTaskCompleted"); next != nil {
+					next.Sticky = true
+				}
+			}
 		}
 	}
 	w.save()
-	return &Result{RunID: s.RunId, Updates: tc.updates, EagerActivities: w.eager}
+	return &Result{RunID: s.RunId, Updates: tc.updates, EagerActivities: w.eager, WorkflowTask: next}
 }
 
 func hasCloseCommand(cmds []*commandpb.Command) bool {

@@ -452,9 +452,10 @@ func TestCloseWithBufferedEvents(t *testing.T) {
 			runID := h.start("wf")
 			wt := h.pollWFT("wf")
 			h.applyOK(signalCmd("wf", "late", ""))
-			res := h.applyOK(completeCmd(wt.Token, recordMarker("m"), closeCmd))
-			if res.Err != nil {
-				t.Fatalf("err %v", res.Err)
+			res := h.apply(completeCmd(wt.Token, recordMarker("m"), closeCmd))
+			var badCmd *BadCommandError
+			if !errors.As(res.Err, &badCmd) || badCmd.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND || badCmd.Message != "UnhandledCommand" {
+				t.Fatalf("err %v, want the UnhandledCommand rejection", res.Err)
 			}
 			evs := h.wantEvents("wf", evStarted, evWTScheduled, evWTStarted, evWTFailed, evSignaled, evWTScheduled)
 			if c := evs[3].GetWorkflowTaskFailedEventAttributes().Cause; c != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND {
@@ -613,4 +614,65 @@ func TestRequestCancelActivityTwice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReturnNewWorkflowTask: a completion with return_new_workflow_task
+// that makes a new workflow task (a heartbeat: force_create_new_workflow_task,
+// as the SDK sends while a local activity outlives the task timeout; or
+// events buffered while the task ran) gets that task back, started in the
+// same transaction, answered as sticky, and no task row is queued for it.
+// Without the flag the task goes to the queue as before.
+func TestReturnNewWorkflowTask(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		force    bool
+		buffered bool
+		want     []enumspb.EventType
+	}{
+		{"heartbeat", true, false, []enumspb.EventType{evStarted, evWTScheduled, evWTStarted, evWTCompleted, evWTScheduled, evWTStarted}},
+		{"buffered signal", false, true, []enumspb.EventType{evStarted, evWTScheduled, evWTStarted, evWTCompleted, evSignaled, evWTScheduled, evWTStarted}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			runID := h.start("wf")
+			wt := h.pollWFT("wf")
+			if tc.buffered {
+				h.applyOK(signalCmd("wf", "s", ""))
+			}
+			res := h.applyOK(completeReqCmd(wt.Token, &workflowservice.RespondWorkflowTaskCompletedRequest{
+				Namespace: DefaultNamespace, Identity: "worker", ForceCreateNewWorkflowTask: tc.force, ReturnNewWorkflowTask: true,
+			}))
+			next := res.WorkflowTask
+			if next == nil {
+				t.Fatal("no workflow task returned")
+			}
+			h.wantEvents("wf", tc.want...)
+			if !next.Sticky || next.PreviousStartedEventID != wt.StartedEventID || next.StartedEventID != int64(len(tc.want)) ||
+				next.Token.StartedEventId != next.StartedEventID || next.Token.ScheduledEventId != next.StartedEventID-1 {
+				t.Fatalf("returned task %+v (previous started %d)", next, wt.StartedEventID)
+			}
+			if tasks := h.tasksOf(runID); len(tasks) != 0 {
+				t.Fatalf("returned task also queued: %v", tasks)
+			}
+			// The returned task completes like a polled one.
+			h.applyOK(completeCmd(next.Token, completeWF("done")))
+			if st := h.state("wf").Status; st != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				t.Fatalf("status %v", st)
+			}
+		})
+	}
+	t.Run("not asked", func(t *testing.T) {
+		h := newHarness(t)
+		runID := h.start("wf")
+		wt := h.pollWFT("wf")
+		res := h.applyOK(completeReqCmd(wt.Token, &workflowservice.RespondWorkflowTaskCompletedRequest{
+			Namespace: DefaultNamespace, Identity: "worker", ForceCreateNewWorkflowTask: true,
+		}))
+		if res.WorkflowTask != nil {
+			t.Fatal("task returned without return_new_workflow_task")
+		}
+		if tasks := h.tasksOf(runID); len(tasks) != 1 {
+			t.Fatalf("tasks %v", tasks)
+		}
+	})
 }

@@ -82,7 +82,7 @@ func (t *txn) startWorkflow(op *fsmpb.StartWorkflow) *Result {
 	w.startFirstWorkflowTask()
 	var eager *StartedWorkflowTask
 	if req.RequestEagerExecution {
-		eager = w.startEagerWorkflowTask(req.Identity, req.RequestId)
+		eager = w.startInlineWorkflowTask(req.Identity, "eager-"+req.RequestId)
 	}
 	w.save()
 	if req.RequestId != "" {
@@ -91,18 +91,19 @@ func (t *txn) startWorkflow(op *fsmpb.StartWorkflow) *Result {
 	return &Result{RunID: op.RunId, Started: true, WorkflowTask: eager}
 }
 
-// startEagerWorkflowTask hands a new run's first workflow task straight to
-// the starting worker (eager workflow start): it is recorded as started by
-// identity in the start's own transaction and never reaches the task queue.
-// It returns nil when the run has no task to hand out yet (a start delay,
-// a cron schedule's first wait).
-func (w *run) startEagerWorkflowTask(identity, requestID string) *StartedWorkflowTask {
+// startInlineWorkflowTask hands the run's just-scheduled workflow task
+// straight to a worker that asked for it in the same request (eager
+// workflow start; a completion's return_new_workflow_task): it is recorded
+// as started by identity in that request's own transaction and never
+// reaches the task queue. It returns nil when the run has no task to hand
+// out yet (a start delay, a cron schedule's first wait).
+func (w *run) startInlineWorkflowTask(identity, pollRequestID string) *StartedWorkflowTask {
 	wt := w.st.WorkflowTask
 	if wt == nil || len(wt.TaskKey) == 0 || wt.StartedEventId != 0 {
 		return nil
 	}
 	key := wt.TaskKey
-	res := w.startWorkflowTask(&fsmpb.RecordTaskStarted{TaskKey: key, Identity: identity, PollRequestId: "eager-" + requestID})
+	res := w.startWorkflowTask(&fsmpb.RecordTaskStarted{TaskKey: key, Identity: identity, PollRequestId: pollRequestID})
 	w.t.dropTaskHints(key)
 	return res.WorkflowTask
 }

@@ -69,7 +69,8 @@ type Result struct {
 	RunID string
 	// Started is false when a start was answered by an existing run.
 	Started bool
-	// WorkflowTask is set by RecordTaskStarted for a workflow task.
+	// WorkflowTask is set by RecordTaskStarted for a workflow task, by an
+	// eager start and by a completion with return_new_workflow_task.
 	WorkflowTask *StartedWorkflowTask
 	// ActivityTask is set by RecordTaskStarted for an activity task.
 	ActivityTask *StartedActivityTask

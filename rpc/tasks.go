@@ -191,6 +191,9 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 	for _, at := range res.EagerActivities {
 		resp.ActivityTasks = append(resp.ActivityTasks, activityTaskResponse(at))
 	}
+	if res.WorkflowTask != nil {
+		resp.WorkflowTask = s.workflowTaskResponse(res.WorkflowTask)
+	}
 	return resp, nil
 }
 

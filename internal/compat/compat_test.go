@@ -45,6 +45,7 @@ func TestCompat(t *testing.T) {
 		{"DuplicateWorkflowID", testDuplicateWorkflowID},
 		{"WorkerRestart", testWorkerRestart},
 		{"BadInput", testBadInput},
+		{"LongLocalActivity", testLongLocalActivity},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
