@@ -21,6 +21,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	// gzip: the Temporal SDKs (Go v1.50 on) compress requests with it by
+	// default, and Temporal's frontend accepts it; grpc-go bounds the
+	// decompressed size by MaxRecvMsgSize.
+	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
