@@ -77,7 +77,8 @@ func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribut
 		WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: a.WorkflowRunTimeout,
 		WorkflowTaskTimeout: a.WorkflowTaskTimeout, Identity: s.Identity, RetryPolicy: a.RetryPolicy,
 		CronSchedule: a.CronSchedule, Memo: a.Memo, SearchAttributes: a.SearchAttributes, Header: a.Header,
-	}, runLinks{parent: &fsmpb.ParentInfo{Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, InitiatedEventId: initiated}})
+	}, runLinks{parent: &fsmpb.ParentInfo{Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, InitiatedEventId: initiated,
+		Root: RootOf(s)}})
 	child.startFirstWorkflowTask()
 	child.save()
 	started := w.childWorkflowExecutionStartedEvent(ns, initiated, a.WorkflowType, a.Header,
@@ -167,4 +168,16 @@ func sortedInt64Keys[V any](m map[int64]V) []int64 {
 		}
 	}
 	return keys
+}
+
+// RootOf is the root run of a chain of parents that s belongs to: its
+// parent's root, or s itself at the top (Temporal's root execution).
+func RootOf(s *fsmpb.WorkflowState) *commonpb.WorkflowExecution {
+	if r := s.GetParent().GetRoot(); r != nil {
+		return r
+	}
+	if p := s.GetParent(); p != nil { // a row from before roots were kept
+		return &commonpb.WorkflowExecution{WorkflowId: p.WorkflowId, RunId: p.RunId}
+	}
+	return &commonpb.WorkflowExecution{WorkflowId: s.WorkflowId, RunId: s.RunId}
 }

@@ -225,6 +225,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		attrs.ParentWorkflowNamespace = p.Namespace
 		attrs.ParentWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowId, RunId: p.RunId}
 		attrs.ParentInitiatedEventId = p.InitiatedEventId
+		attrs.RootWorkflowExecution = p.Root
 	}
 	if exec > 0 {
 		attrs.WorkflowExecutionExpirationTime = ts(after(now, exec))

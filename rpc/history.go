@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/raftflow/engine/fsm"
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
 
@@ -192,18 +193,26 @@ func describe(st *fsmpb.WorkflowState) *workflowservice.DescribeWorkflowExecutio
 			DefaultWorkflowTaskTimeout: durOf(st.TaskTimeout),
 		},
 		WorkflowExecutionInfo: &workflowExecutionInfo{
-			Execution:        &commonpb.WorkflowExecution{WorkflowId: st.WorkflowId, RunId: st.RunId},
-			Type:             st.WorkflowType,
-			StartTime:        tsOf(st.StartTime),
-			CloseTime:        tsOf(st.CloseTime),
-			Status:           st.Status,
-			HistoryLength:    st.NextEventId - 1,
-			ExecutionTime:    tsOf(st.ExecutionTime),
-			Memo:             st.Memo,
-			SearchAttributes: st.SearchAttributes,
+			Execution:     &commonpb.WorkflowExecution{WorkflowId: st.WorkflowId, RunId: st.RunId},
+			Type:          st.WorkflowType,
+			StartTime:     tsOf(st.StartTime),
+			CloseTime:     tsOf(st.CloseTime),
+			Status:        st.Status,
+			HistoryLength: st.NextEventId - 1,
+			ExecutionTime: tsOf(st.ExecutionTime),
+			// Temporal always sends these two, empty or not (the Go SDK's
+			// DescribeWorkflow dereferences search_attributes).
+			Memo:             &commonpb.Memo{Fields: st.GetMemo().GetFields()},
+			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: st.GetSearchAttributes().GetIndexedFields()},
 			TaskQueue:        st.TaskQueue,
 			HistorySizeBytes: st.HistorySizeBytes,
 			FirstRunId:       st.FirstRunId,
+			RootExecution:    fsm.RootOf(st),
+		},
+		WorkflowExtendedInfo: &workflowExtendedInfo{
+			ExecutionExpirationTime: tsOf(st.ExecutionExpiration),
+			OriginalStartTime:       tsOf(st.StartTime),
+			CancelRequested:         st.CancelRequested,
 		},
 	}
 	if st.CloseTime > 0 {

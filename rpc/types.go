@@ -14,6 +14,7 @@ type (
 	workflowExecutionInfo   = workflowpb.WorkflowExecutionInfo
 	pendingActivityInfo     = workflowpb.PendingActivityInfo
 	pendingWorkflowTaskInfo = workflowpb.PendingWorkflowTaskInfo
+	workflowExtendedInfo    = workflowpb.WorkflowExecutionExtendedInfo
 )
 
 type taskQueueRef struct{ name string }

@@ -3121,8 +3121,12 @@ type ParentInfo struct {
 	WorkflowId       string                 `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
 	RunId            string                 `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	InitiatedEventId int64                  `protobuf:"varint,4,opt,name=initiated_event_id,json=initiatedEventId,proto3" json:"initiated_event_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// root is the run at the top of the parent chain (the parent's root, or
+	// the parent itself when it has none): Temporal's root_workflow_execution.
+	// Unset in rows written before it existed.
+	Root          *v11.WorkflowExecution `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ParentInfo) Reset() {
@@ -3181,6 +3185,13 @@ func (x *ParentInfo) GetInitiatedEventId() int64 {
 		return x.InitiatedEventId
 	}
 	return 0
+}
+
+func (x *ParentInfo) GetRoot() *v11.WorkflowExecution {
+	if x != nil {
+		return x.Root
+	}
+	return nil
 }
 
 type ChildInfo struct {
@@ -3561,14 +3572,15 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"UpdateInfo\x12\x1b\n" +
 	"\tupdate_id\x18\x01 \x01(\tR\bupdateId\x12*\n" +
 	"\x11accepted_event_id\x18\x02 \x01(\x03R\x0facceptedEventId\x12,\n" +
-	"\x12completed_event_id\x18\x03 \x01(\x03R\x10completedEventId\"\x90\x01\n" +
+	"\x12completed_event_id\x18\x03 \x01(\x03R\x10completedEventId\"\xcf\x01\n" +
 	"\n" +
 	"ParentInfo\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
 	"workflowId\x12\x15\n" +
 	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12,\n" +
-	"\x12initiated_event_id\x18\x04 \x01(\x03R\x10initiatedEventId\"\xde\x02\n" +
+	"\x12initiated_event_id\x18\x04 \x01(\x03R\x10initiatedEventId\x12=\n" +
+	"\x04root\x18\x05 \x01(\v2).temporal.api.common.v1.WorkflowExecutionR\x04root\"\xde\x02\n" +
 	"\tChildInfo\x12,\n" +
 	"\x12initiated_event_id\x18\x01 \x01(\x03R\x10initiatedEventId\x12(\n" +
 	"\x10started_event_id\x18\x02 \x01(\x03R\x0estartedEventId\x12\x1c\n" +
@@ -3675,7 +3687,8 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*v11.Memo)(nil),                                   // 59: temporal.api.common.v1.Memo
 	(*v11.SearchAttributes)(nil),                       // 60: temporal.api.common.v1.SearchAttributes
 	(*v16.WorkflowExecutionInfo)(nil),                  // 61: temporal.api.workflow.v1.WorkflowExecutionInfo
-	(v14.ParentClosePolicy)(0),                         // 62: temporal.api.enums.v1.ParentClosePolicy
+	(*v11.WorkflowExecution)(nil),                      // 62: temporal.api.common.v1.WorkflowExecution
+	(v14.ParentClosePolicy)(0),                         // 63: temporal.api.enums.v1.ParentClosePolicy
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	4,  // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
@@ -3739,17 +3752,18 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	56, // 58: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
 	39, // 59: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
 	61, // 60: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
-	57, // 61: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	62, // 62: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
-	29, // 63: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
-	30, // 64: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
-	35, // 65: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
-	33, // 66: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
-	67, // [67:67] is the sub-list for method output_type
-	67, // [67:67] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	62, // 61: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
+	57, // 62: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	63, // 63: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	29, // 64: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
+	30, // 65: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
+	35, // 66: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
+	33, // 67: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
+	68, // [68:68] is the sub-list for method output_type
+	68, // [68:68] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }

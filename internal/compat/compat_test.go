@@ -46,6 +46,7 @@ func TestCompat(t *testing.T) {
 		{"WorkerRestart", testWorkerRestart},
 		{"BadInput", testBadInput},
 		{"LongLocalActivity", testLongLocalActivity},
+		{"RootAndDescribe", testRootAndDescribe},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -6,6 +6,8 @@ package compat
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,5 +60,65 @@ func testLongLocalActivity(t *testing.T, c client.Client) {
 		if ev.GetWorkflowTaskTimedOutEventAttributes() != nil {
 			t.Fatalf("a workflow task timed out (event %d): the heartbeat's task was not returned", ev.EventId)
 		}
+	}
+}
+
+// RootChainWorkflow starts itself as a child until depth is 0; each level
+// returns its root as the SDK reports it ("-" when it is the root), the
+// deepest first.
+func RootChainWorkflow(ctx workflow.Context, depth int) ([]string, error) {
+	root := "-"
+	if r := workflow.GetInfo(ctx).RootWorkflowExecution; r != nil {
+		root = r.ID + "/" + r.RunID
+	}
+	if depth == 0 {
+		return []string{root}, nil
+	}
+	var below []string
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: fmt.Sprintf("%s-%d", workflow.GetInfo(ctx).WorkflowExecution.ID, depth)})
+	if err := workflow.ExecuteChildWorkflow(cctx, RootChainWorkflow, depth-1).Get(ctx, &below); err != nil {
+		return nil, err
+	}
+	return append(below, root), nil
+}
+
+// Children and grandchildren know the run at the top of their chain
+// (root_workflow_execution on their start event, RootExecution in
+// Describe); the top run has none on its event and is its own root in
+// Describe. Describe always carries memo and search_attributes, empty or
+// not (the SDK's DescribeWorkflow dereferences them).
+func testRootAndDescribe(t *testing.T, c client.Client) {
+	tq := taskQueue(t)
+	startWorker(t, c, tq, []any{RootChainWorkflow}, nil)
+	ctx := testutil.Context(t, 30*time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: tq, TaskQueue: tq}, RootChainWorkflow, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roots []string
+	if err := run.Get(ctx, &roots); err != nil {
+		t.Fatal(err)
+	}
+	top := run.GetID() + "/" + run.GetRunID()
+	if want := []string{top, top, "-"}; !slices.Equal(roots, want) {
+		t.Fatalf("roots (grandchild, child, top) %v, want %v", roots, want)
+	}
+	grandchild := describe(t, c, tq+"-2-1", "")
+	if r := grandchild.GetWorkflowExecutionInfo().GetRootExecution(); r.GetWorkflowId() != run.GetID() || r.GetRunId() != run.GetRunID() {
+		t.Fatalf("grandchild's described root %v, want %s", r, top)
+	}
+	d, err := c.DescribeWorkflow(ctx, run.GetID(), run.GetRunID()) // panicked on a nil search_attributes
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.WorkflowExecution.ID != run.GetID() {
+		t.Fatalf("describe %+v", d)
+	}
+	info := describe(t, c, run.GetID(), run.GetRunID()).GetWorkflowExecutionInfo()
+	if info.GetSearchAttributes() == nil || info.GetMemo() == nil {
+		t.Fatalf("memo %v, search attributes %v: want empty messages, not nil", info.GetMemo(), info.GetSearchAttributes())
+	}
+	if r := info.GetRootExecution(); r.GetWorkflowId() != run.GetID() || r.GetRunId() != run.GetRunID() {
+		t.Fatalf("top run's described root %v, want itself", r)
 	}
 }
