@@ -304,7 +304,7 @@ func (t *txn) signalWithStart(op *fsmpb.SignalWithStart) *Result {
 
 func (t *txn) requestCancelWorkflow(op *fsmpb.RequestCancelWorkflow) *Result {
 	req := op.GetRequest()
-	w, err := t.loadRunning(req.GetNamespace(), req.GetWorkflowExecution().GetWorkflowId(), req.GetWorkflowExecution().GetRunId())
+	w, err := t.loadInChain(req.GetNamespace(), req.GetWorkflowExecution(), req.GetFirstExecutionRunId())
 	if err != nil {
 		return &Result{Err: err}
 	}
@@ -313,6 +313,25 @@ func (t *txn) requestCancelWorkflow(op *fsmpb.RequestCancelWorkflow) *Result {
 		w.save()
 	}
 	return &Result{RunID: w.st.RunId}
+}
+
+// loadInChain loads the running run a cancel or terminate request names.
+// With first_execution_run_id the request names a chain of runs, as
+// Temporal: the run id is ignored, the current run is taken, and it must
+// belong to that chain (ErrWorkflowNotFound otherwise).
+func (t *txn) loadInChain(ns string, exec *commonpb.WorkflowExecution, firstRunID string) (*run, error) {
+	runID := exec.GetRunId()
+	if firstRunID != "" {
+		runID = ""
+	}
+	w, err := t.loadRunning(ns, exec.GetWorkflowId(), runID)
+	if err != nil {
+		return nil, err
+	}
+	if firstRunID != "" && w.st.FirstRunId != firstRunID {
+		return nil, ErrWorkflowNotFound
+	}
+	return w, nil
 }
 
 // requestCancel records a cancellation request the workflow code will see.
@@ -360,7 +379,7 @@ func (t *txn) signalWorkflow(op *fsmpb.SignalWorkflow) *Result {
 
 func (t *txn) terminateWorkflow(op *fsmpb.TerminateWorkflow) *Result {
 	req := op.GetRequest()
-	w, err := t.loadRunning(req.GetNamespace(), req.GetWorkflowExecution().GetWorkflowId(), req.GetWorkflowExecution().GetRunId())
+	w, err := t.loadInChain(req.GetNamespace(), req.GetWorkflowExecution(), req.GetFirstExecutionRunId())
 	if err != nil {
 		return &Result{Err: err}
 	}

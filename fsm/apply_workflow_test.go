@@ -558,3 +558,39 @@ func TestApplyNonCommandEntries(t *testing.T) {
 		t.Fatalf("a replayed start changed the state")
 	}
 }
+
+// TestCancelTerminateFirstExecutionRunID: with first_execution_run_id a
+// cancel or terminate names a chain of runs, as Temporal: a chain the
+// current run does not belong to is NotFound and changes nothing; the
+// right chain reaches the current run whatever run id the request names.
+func TestCancelTerminateFirstExecutionRunID(t *testing.T) {
+	cancelCmd := func(runID, first string) *fsmpb.Command {
+		return &fsmpb.Command{Op: &fsmpb.Command_RequestCancelWorkflow{RequestCancelWorkflow: &fsmpb.RequestCancelWorkflow{
+			Request: &workflowservice.RequestCancelWorkflowExecutionRequest{
+				Namespace: DefaultNamespace, WorkflowExecution: wfExec("wf", runID), FirstExecutionRunId: first, Identity: "admin",
+			}}}}
+	}
+	terminate := func(runID, first string) *fsmpb.Command {
+		cmd := terminateCmd("wf", "enough")
+		req := cmd.GetTerminateWorkflow().Request
+		req.WorkflowExecution.RunId, req.FirstExecutionRunId = runID, first
+		return cmd
+	}
+	h := newHarness(t)
+	runID := h.start("wf")
+	h.applyErr(cancelCmd("", "not-the-chain"), ErrWorkflowNotFound)
+	h.applyErr(terminate(runID, "not-the-chain"), ErrWorkflowNotFound)
+	if st := h.state("wf"); st.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || st.CancelRequested {
+		t.Fatalf("a refused request changed the run: %v", st)
+	}
+	if res := h.applyOK(cancelCmd("some-other-run", runID)); res.RunID != runID {
+		t.Fatalf("cancel reached run %q", res.RunID)
+	}
+	if !h.state("wf").CancelRequested {
+		t.Fatal("cancel not recorded")
+	}
+	h.applyOK(terminate("", runID))
+	if st := h.state("wf").Status; st != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Fatalf("status %v", st)
+	}
+}
