@@ -26,15 +26,16 @@ func (w *run) validateStartChild(_ *taskCompletion, i int, c *commandpb.Command)
 }
 
 func (w *run) applyStartChild(tc *taskCompletion, c *commandpb.Command) bool {
-	w.startChild(c.GetStartChildWorkflowExecutionCommandAttributes(), tc.completedID)
+	w.startChild(c.GetStartChildWorkflowExecutionCommandAttributes(), tc)
 	return true
 }
 
 // startChild applies a StartChildWorkflowExecution command: the Initiated
-// event, then (in the same entry) either the child's first run and the
-// parent's ChildWorkflowExecutionStarted event, or StartChildWorkflowExecutionFailed.
-func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes, completedID int64) {
-	s := w.st
+// event, then (in the same entry) either the child's first run, or not;
+// the parent's ChildWorkflowExecutionStarted or StartChildWorkflowExecutionFailed
+// event follows the batch (tc.results).
+func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes, tc *taskCompletion) {
+	s, completedID := w.st, tc.completedID
 	ns := a.Namespace
 	if ns == "" {
 		ns = s.Namespace
@@ -56,7 +57,9 @@ func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribut
 	w.appendEvents(ev)
 	initiated := ev.EventId
 	fail := func(cause enumspb.StartChildWorkflowExecutionFailedCause) {
-		w.appendEvents(w.startChildWorkflowExecutionFailedEvent(init, cause, initiated))
+		tc.results = append(tc.results, func() {
+			w.appendEvents(w.startChildWorkflowExecutionFailedEvent(init, cause, initiated))
+		})
 	}
 	if !w.t.namespaceExists(ns) {
 		fail(enumspb.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND)
@@ -81,16 +84,20 @@ func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribut
 		Root: RootOf(s)}})
 	child.startFirstWorkflowTask()
 	child.save()
-	started := w.childWorkflowExecutionStartedEvent(ns, initiated, a.WorkflowType, a.Header,
-		&commonpb.WorkflowExecution{WorkflowId: a.WorkflowId, RunId: runID})
-	w.appendEvents(started)
 	if s.Children == nil {
 		s.Children = map[int64]*fsmpb.ChildInfo{}
 	}
-	s.Children[initiated] = &fsmpb.ChildInfo{
-		InitiatedEventId: initiated, StartedEventId: started.EventId, Namespace: ns, WorkflowId: a.WorkflowId,
+	ci := &fsmpb.ChildInfo{
+		InitiatedEventId: initiated, Namespace: ns, WorkflowId: a.WorkflowId,
 		RunId: runID, WorkflowType: a.WorkflowType, ParentClosePolicy: a.ParentClosePolicy,
 	}
+	s.Children[initiated] = ci // now: a close command later in the batch applies its policy
+	tc.results = append(tc.results, func() {
+		started := w.childWorkflowExecutionStartedEvent(ns, initiated, a.WorkflowType, a.Header,
+			&commonpb.WorkflowExecution{WorkflowId: a.WorkflowId, RunId: runID})
+		w.appendEvents(started)
+		ci.StartedEventId = started.EventId
+	})
 }
 
 // notifyParent tells a running parent that this child closed.

@@ -72,7 +72,13 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 	}
 	var next *StartedWorkflowTask
 	if s.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		if w.flushBuffered() || needTask {
+		if w.flushBuffered() {
+			needTask = true
+		}
+		for _, record := range tc.results {
+			record()
+		}
+		if needTask {
 			w.ensureWorkflowTask()
 			if req.ReturnNewWorkflowTask {
 				// return_new_workflow_task (the SDKs always set it: a local
@@ -157,6 +163,14 @@ type taskCompletion struct {
 	identity    string // the completing worker
 	usedMsgs    map[string]bool
 	updates     []UpdateOutcome
+	// results record the outcome events of commands that act on other runs
+	// (ChildWorkflowExecutionStarted, StartChildWorkflowExecutionFailed,
+	// ExternalWorkflowExecutionSignaled/CancelRequested and their Failed
+	// events). Temporal writes them after the completion, in transactions
+	// of their own, and the SDK numbers the completion's command events
+	// contiguously from WorkflowTaskCompleted: so they are appended after
+	// the batch (and its buffered events), and only while the run runs.
+	results []func()
 }
 
 func (w *run) newTaskCompletion(msgs map[string]*protocolpb.Message) *taskCompletion {

@@ -23,7 +23,7 @@ func (w *run) validateSignalExternal(_ *taskCompletion, i int, c *commandpb.Comm
 }
 
 func (w *run) applySignalExternal(tc *taskCompletion, c *commandpb.Command) bool {
-	w.signalExternal(c.GetSignalExternalWorkflowExecutionCommandAttributes(), tc.completedID)
+	w.signalExternal(c.GetSignalExternalWorkflowExecutionCommandAttributes(), tc)
 	return true
 }
 
@@ -36,15 +36,15 @@ func (w *run) validateCancelExternal(_ *taskCompletion, i int, c *commandpb.Comm
 }
 
 func (w *run) applyCancelExternal(tc *taskCompletion, c *commandpb.Command) bool {
-	w.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes(), tc.completedID)
+	w.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes(), tc)
 	return true
 }
 
 // signalExternal applies SignalExternalWorkflowExecution: Initiated, then
-// (same entry) the target's Signaled event and ExternalWorkflowExecutionSignaled,
-// or SignalExternalWorkflowExecutionFailed.
-func (w *run) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommandAttributes, completedID int64) {
-	s := w.st
+// (same entry) the target's Signaled event, and after the batch (tc.results)
+// ExternalWorkflowExecutionSignaled or SignalExternalWorkflowExecutionFailed.
+func (w *run) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommandAttributes, tc *taskCompletion) {
+	s, completedID := w.st, tc.completedID
 	ns := a.Namespace
 	if ns == "" {
 		ns = s.Namespace
@@ -60,7 +60,9 @@ func (w *run) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommand
 		cause, err = enumspb.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_SIGNAL_COUNT_LIMIT_EXCEEDED, ErrSignalLimit
 	}
 	if err != nil || (target.st.RunId == s.RunId && target.st.WorkflowId == s.WorkflowId) {
-		w.appendEvents(w.signalExternalWorkflowExecutionFailedEvent(cause, completedID, ns, a.Execution, ev.EventId, a.Control))
+		tc.results = append(tc.results, func() {
+			w.appendEvents(w.signalExternalWorkflowExecutionFailedEvent(cause, completedID, ns, a.Execution, ev.EventId, a.Control))
+		})
 		return
 	}
 	sig := target.workflowExecutionSignaledEvent(a.SignalName, a.Input, s.Identity, a.Header,
@@ -68,13 +70,17 @@ func (w *run) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommand
 	target.st.SignalCount++
 	target.record(sig)
 	target.save()
-	w.appendEvents(w.externalWorkflowExecutionSignaledEvent(ev.EventId, ns, a.Control,
-		&commonpb.WorkflowExecution{WorkflowId: target.st.WorkflowId, RunId: target.st.RunId}))
+	signaled := &commonpb.WorkflowExecution{WorkflowId: target.st.WorkflowId, RunId: target.st.RunId}
+	tc.results = append(tc.results, func() {
+		w.appendEvents(w.externalWorkflowExecutionSignaledEvent(ev.EventId, ns, a.Control, signaled))
+	})
 }
 
-// cancelExternal applies RequestCancelExternalWorkflowExecution.
-func (w *run) cancelExternal(a *commandpb.RequestCancelExternalWorkflowExecutionCommandAttributes, completedID int64) {
-	s := w.st
+// cancelExternal applies RequestCancelExternalWorkflowExecution: Initiated,
+// the target's cancel request, and after the batch (tc.results)
+// ExternalWorkflowExecutionCancelRequested or its Failed event.
+func (w *run) cancelExternal(a *commandpb.RequestCancelExternalWorkflowExecutionCommandAttributes, tc *taskCompletion) {
+	s, completedID := w.st, tc.completedID
 	ns := a.Namespace
 	if ns == "" {
 		ns = s.Namespace
@@ -87,15 +93,19 @@ func (w *run) cancelExternal(a *commandpb.RequestCancelExternalWorkflowExecution
 	w.appendEvents(ev)
 	target, err := w.t.loadRunning(ns, a.WorkflowId, a.RunId)
 	if err != nil || (target.st.RunId == s.RunId && target.st.WorkflowId == s.WorkflowId) {
-		w.appendEvents(w.requestCancelExternalWorkflowExecutionFailedEvent(
-			enumspb.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-			completedID, ns, exec, ev.EventId, a.Control))
+		tc.results = append(tc.results, func() {
+			w.appendEvents(w.requestCancelExternalWorkflowExecutionFailedEvent(
+				enumspb.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+				completedID, ns, exec, ev.EventId, a.Control))
+		})
 		return
 	}
 	if !target.st.CancelRequested {
 		target.requestCancel(a.Reason, s.Identity, &fsmpb.ParentInfo{WorkflowId: s.WorkflowId, RunId: s.RunId, InitiatedEventId: ev.EventId})
 		target.save()
 	}
-	w.appendEvents(w.externalWorkflowExecutionCancelRequestedEvent(ev.EventId, ns,
-		&commonpb.WorkflowExecution{WorkflowId: target.st.WorkflowId, RunId: target.st.RunId}))
+	requested := &commonpb.WorkflowExecution{WorkflowId: target.st.WorkflowId, RunId: target.st.RunId}
+	tc.results = append(tc.results, func() {
+		w.appendEvents(w.externalWorkflowExecutionCancelRequestedEvent(ev.EventId, ns, requested))
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowservice "go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
@@ -675,4 +676,53 @@ func TestReturnNewWorkflowTask(t *testing.T) {
 			t.Fatalf("tasks %v", tasks)
 		}
 	})
+}
+
+// TestResultEventsFollowTheBatch: the outcome events of commands acting on
+// other runs (child started or failed, external signal or cancel done or
+// failed) come after every event of the completion's commands, as Temporal
+// writes them, so the command events keep the ids the SDK numbered
+// contiguously from WorkflowTaskCompleted. A marker after each proves it.
+func TestResultEventsFollowTheBatch(t *testing.T) {
+	signal := func(wfID string) *commandpb.Command {
+		return &commandpb.Command{CommandType: enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
+			Attributes: &commandpb.Command_SignalExternalWorkflowExecutionCommandAttributes{SignalExternalWorkflowExecutionCommandAttributes: &commandpb.SignalExternalWorkflowExecutionCommandAttributes{
+				Execution: wfExec(wfID, ""), SignalName: "s"}}}
+	}
+	cancel := func(wfID string) *commandpb.Command {
+		return &commandpb.Command{CommandType: enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION,
+			Attributes: &commandpb.Command_RequestCancelExternalWorkflowExecutionCommandAttributes{RequestCancelExternalWorkflowExecutionCommandAttributes: &commandpb.RequestCancelExternalWorkflowExecutionCommandAttributes{
+				WorkflowId: wfID}}}
+	}
+	child := func(wfID string) *commandpb.Command {
+		return &commandpb.Command{CommandType: enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+			Attributes: &commandpb.Command_StartChildWorkflowExecutionCommandAttributes{StartChildWorkflowExecutionCommandAttributes: &commandpb.StartChildWorkflowExecutionCommandAttributes{
+				WorkflowId: wfID, WorkflowType: &commonpb.WorkflowType{Name: "child"}}}}
+	}
+	h := newHarness(t)
+	h.start("other")
+	h.start("wf")
+	wt := h.pollWFT("wf")
+	h.applyOK(completeCmd(wt.Token,
+		signal("other"), recordMarker("m1"), signal("missing"), recordMarker("m2"),
+		cancel("other"), recordMarker("m3"), cancel("missing"), recordMarker("m4"),
+		child("kid"), recordMarker("m5"), child("other"), recordMarker("m6")))
+	h.wantEvents("wf", evStarted, evWTScheduled, evWTStarted, evWTCompleted,
+		enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, evMarker,
+		enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, evMarker,
+		enumspb.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, evMarker,
+		enumspb.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, evMarker,
+		enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, evMarker,
+		enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, evMarker,
+		enumspb.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+		enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+		enumspb.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+		enumspb.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+		enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED,
+		enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+		evWTScheduled)
+	st := h.state("wf")
+	if ci := st.Children[13]; ci == nil || ci.StartedEventId != 21 {
+		t.Fatalf("child info %v, want started by event 21", ci)
+	}
 }
