@@ -5,6 +5,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
@@ -26,7 +27,7 @@ func (w *run) validateStartChild(_ *taskCompletion, i int, c *commandpb.Command)
 }
 
 func (w *run) applyStartChild(tc *taskCompletion, c *commandpb.Command) bool {
-	w.startChild(c.GetStartChildWorkflowExecutionCommandAttributes(), tc)
+	w.startChild(c.GetStartChildWorkflowExecutionCommandAttributes(), c.UserMetadata, tc)
 	return true
 }
 
@@ -34,7 +35,9 @@ func (w *run) applyStartChild(tc *taskCompletion, c *commandpb.Command) bool {
 // event, then (in the same entry) either the child's first run, or not;
 // the parent's ChildWorkflowExecutionStarted or StartChildWorkflowExecutionFailed
 // event follows the batch (tc.results).
-func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes, tc *taskCompletion) {
+// The child's Started event carries the command's user metadata, as
+// Temporal's does.
+func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes, meta *sdkpb.UserMetadata, tc *taskCompletion) {
 	s, completedID := w.st, tc.completedID
 	ns := a.Namespace
 	if ns == "" {
@@ -80,6 +83,7 @@ func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribut
 		WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: a.WorkflowRunTimeout,
 		WorkflowTaskTimeout: a.WorkflowTaskTimeout, Identity: s.Identity, RetryPolicy: a.RetryPolicy,
 		CronSchedule: a.CronSchedule, Memo: a.Memo, SearchAttributes: a.SearchAttributes, Header: a.Header,
+		UserMetadata: meta,
 	}, runLinks{parent: &fsmpb.ParentInfo{Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, InitiatedEventId: initiated,
 		Root: RootOf(s)}})
 	child.startFirstWorkflowTask()

@@ -57,9 +57,13 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 	s.UpdateRequested = false
 	tc.completedID, tc.identity = ev.EventId, req.Identity
 	for _, c := range req.Commands {
+		if c.CommandType != enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE {
+			w.meta = c.UserMetadata // for the command's own event (appendEvents)
+		}
 		if commandHandlers[c.CommandType].apply(w, tc, c) {
 			needTask = true
 		}
+		w.meta = nil
 		if s.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			break
 		}

@@ -230,7 +230,9 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 	if exec > 0 {
 		attrs.WorkflowExecutionExpirationTime = ts(after(now, exec))
 	}
-	w.appendEvents(w.workflowExecutionStartedEvent(attrs))
+	started := w.workflowExecutionStartedEvent(attrs)
+	started.UserMetadata = req.UserMetadata // summary and details of the start (the UI shows them)
+	w.appendEvents(started)
 	if runTimeout > 0 {
 		// The run timeout counts from the first workflow task (after any
 		// backoff), within the execution's expiration.
@@ -288,6 +290,7 @@ func (t *txn) signalWithStart(op *fsmpb.SignalWithStart) *Result {
 		WorkflowTaskTimeout: req.WorkflowTaskTimeout, Identity: req.Identity, RequestId: req.RequestId,
 		RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule, Memo: req.Memo,
 		SearchAttributes: req.SearchAttributes, Header: req.Header, WorkflowStartDelay: req.WorkflowStartDelay,
+		UserMetadata: req.UserMetadata,
 	}
 	w := t.newRun(op.RunId, start, runLinks{})
 	// The signal comes with the first workflow task, after any cron

@@ -6,6 +6,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -27,6 +28,9 @@ type run struct {
 	// completing worker and the activities it gets to run eagerly.
 	identity string
 	eager    []*StartedActivityTask
+	// meta is the user_metadata (summary, details) of the command being
+	// applied: as Temporal, the first event the command writes carries it.
+	meta *sdkpb.UserMetadata
 }
 
 func (t *txn) loadRun(ns, wfID, runID string) (*run, error) {
@@ -94,6 +98,9 @@ func nanosOf(d *durationpb.Duration) int64 {
 func (w *run) appendEvents(evs ...*historypb.HistoryEvent) {
 	var lastStarted int64
 	for _, ev := range evs {
+		if w.meta != nil {
+			ev.UserMetadata, w.meta = w.meta, nil
+		}
 		ev.EventId = w.st.NextEventId
 		w.st.NextEventId++
 		switch a := ev.Attributes.(type) {

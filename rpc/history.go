@@ -173,6 +173,11 @@ func (s *Service) DescribeWorkflowExecution(ctx context.Context, req *workflowse
 		return nil, toStatus(err)
 	}
 	resp := describe(st)
+	// As Temporal, the start's summary and details come from the Started
+	// event (the state does not keep them).
+	if evs, _ := s.fsm.ReadHistory(st.Namespace, st.WorkflowId, st.RunId, 1, 1, 1); len(evs) == 1 {
+		resp.ExecutionConfig.UserMetadata = evs[0].UserMetadata
+	}
 	if p := st.Parent; p != nil {
 		info := resp.WorkflowExecutionInfo
 		info.ParentExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowId, RunId: p.RunId}

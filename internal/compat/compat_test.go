@@ -47,6 +47,7 @@ func TestCompat(t *testing.T) {
 		{"BadInput", testBadInput},
 		{"LongLocalActivity", testLongLocalActivity},
 		{"RootAndDescribe", testRootAndDescribe},
+		{"UserMetadata", testUserMetadata},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -7,11 +7,15 @@ package compat
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/raftflow/engine/internal/testutil"
@@ -120,5 +124,75 @@ func testRootAndDescribe(t *testing.T, c client.Client) {
 	}
 	if r := info.GetRootExecution(); r.GetWorkflowId() != run.GetID() || r.GetRunId() != run.GetRunID() {
 		t.Fatalf("top run's described root %v, want itself", r)
+	}
+}
+
+// MetadataWorkflow runs a timer, an activity and a child, each with a
+// summary, then returns.
+func MetadataWorkflow(ctx workflow.Context, child bool) error {
+	if !child {
+		return nil
+	}
+	if err := workflow.NewTimerWithOptions(ctx, time.Millisecond, workflow.TimerOptions{Summary: "nap"}).Get(ctx, nil); err != nil {
+		return err
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second, Summary: "step one"})
+	if err := workflow.ExecuteActivity(actx, "Step", "one").Get(ctx, nil); err != nil {
+		return err
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + "-child", StaticSummary: "the child"})
+	return workflow.ExecuteChildWorkflow(cctx, MetadataWorkflow, false).Get(ctx, nil)
+}
+
+// user_metadata: the summary and details of a start, and the summary of a
+// timer, an activity and a child command, are on their history events and
+// the start's in Describe (the Web UI shows them); the child's own Started
+// event carries its command's summary. They were dropped.
+func testUserMetadata(t *testing.T, c client.Client) {
+	tq := taskQueue(t)
+	step := &stepActivity{}
+	startWorker(t, c, tq, []any{MetadataWorkflow}, map[string]any{"Step": step.run})
+	ctx := testutil.Context(t, 30*time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: tq, TaskQueue: tq,
+		StaticSummary: "the top", StaticDetails: "details of the top"}, MetadataWorkflow, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	text := func(p *commonpb.Payload) string {
+		if p == nil {
+			return ""
+		}
+		var s string
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	summaries := map[enumspb.EventType]string{}
+	for _, ev := range history(t, c, run.GetID(), run.GetRunID()).Events {
+		if s := text(ev.GetUserMetadata().GetSummary()); s != "" {
+			summaries[ev.EventType] = s
+		}
+	}
+	want := map[enumspb.EventType]string{
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:               "the top",
+		enumspb.EVENT_TYPE_TIMER_STARTED:                            "nap",
+		enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:                  "step one",
+		enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: "the child",
+	}
+	if !maps.Equal(summaries, want) {
+		t.Fatalf("summaries by event %v, want %v", summaries, want)
+	}
+	child := history(t, c, tq+"-child", "").Events[0]
+	if got := text(child.GetUserMetadata().GetSummary()); got != "the child" {
+		t.Fatalf("child's Started event summary %q, want the child", got)
+	}
+	cfg := describe(t, c, run.GetID(), run.GetRunID()).GetExecutionConfig()
+	if s, d := text(cfg.GetUserMetadata().GetSummary()), text(cfg.GetUserMetadata().GetDetails()); s != "the top" || d != "details of the top" {
+		t.Fatalf("described summary %q details %q", s, d)
 	}
 }
