@@ -49,7 +49,19 @@ func (w *run) validateScheduleActivity(tc *taskCompletion, i int, c *commandpb.C
 		return bad(cause, "command %d: a valid StartToClose or ScheduleToClose timeout is required", i)
 	}
 	tc.activityIDs[a.ActivityId] = true
+	eager := w.eagerly(a, tc.eager)
+	if eager {
+		tc.eager++
+	}
+	tc.scheduled[tc.nextID] = eager
 	return nil
+}
+
+// eagerly reports whether the activity a schedules is given to the
+// completing worker at once, when n were given before it.
+func (w *run) eagerly(a *commandpb.ScheduleActivityTaskCommandAttributes, n int) bool {
+	q := a.GetTaskQueue().GetName()
+	return a.RequestEagerExecution && (q == "" || q == w.st.TaskQueue) && n < MaxEagerActivities
 }
 
 func (w *run) applyScheduleActivity(tc *taskCompletion, c *commandpb.Command) bool {
@@ -60,7 +72,8 @@ func (w *run) applyScheduleActivity(tc *taskCompletion, c *commandpb.Command) bo
 func (w *run) validateRequestCancelActivity(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
 	s := w.st
 	a := c.GetRequestCancelActivityTaskCommandAttributes()
-	if a == nil || (s.Activities[a.ScheduledEventId] == nil && !w.bufferedActivityClose(a.ScheduledEventId)) {
+	_, inBatch := tc.scheduled[a.GetScheduledEventId()]
+	if a == nil || (s.Activities[a.ScheduledEventId] == nil && !inBatch && !w.bufferedActivityClose(a.ScheduledEventId)) {
 		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
 			"command %d: no pending activity scheduled by event %d", i, a.GetScheduledEventId())
 	}
@@ -72,6 +85,19 @@ func (w *run) validateRequestCancelActivity(tc *taskCompletion, i int, c *comman
 	}
 	tc.cancelIDs[a.ScheduledEventId] = true
 	return nil
+}
+
+// requestCancelActivityEvents: CancelRequested, and Canceled too when the
+// activity has not started (requestCancelActivity).
+func (w *run) requestCancelActivityEvents(tc *taskCompletion, c *commandpb.Command) int64 {
+	id := c.GetRequestCancelActivityTaskCommandAttributes().GetScheduledEventId()
+	if a := w.st.Activities[id]; a != nil && a.StartedTime == 0 {
+		return 2
+	}
+	if eager, ok := tc.scheduled[id]; ok && !eager {
+		return 2
+	}
+	return 1
 }
 
 func (w *run) applyRequestCancelActivity(tc *taskCompletion, c *commandpb.Command) bool {
@@ -97,6 +123,7 @@ func (w *run) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttribute
 	if queue == "" {
 		queue = s.TaskQueue
 	}
+	eager := w.eagerly(a, len(w.eager))
 	retry := normalizeRetryPolicy(a.RetryPolicy)
 	ev := w.activityTaskScheduledEvent(&historypb.ActivityTaskScheduledEventAttributes{
 		ActivityId: a.ActivityId, ActivityType: a.ActivityType,
@@ -119,7 +146,7 @@ func (w *run) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttribute
 	if s2c > 0 {
 		w.addActivityTimer(info, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_CLOSE, after(w.t.now, s2c))
 	}
-	if a.RequestEagerExecution && queue == s.TaskQueue && len(w.eager) < MaxEagerActivities {
+	if eager {
 		// Eager dispatch: the worker completing this task runs the activity
 		// itself, saving it a poll (Temporal's eager activity execution).
 		w.eager = append(w.eager, w.markActivityStarted(info, w.identity, ""))

@@ -1,6 +1,9 @@
 package fsm
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -327,5 +330,59 @@ func TestRequestCancelOfActivityFinishedDuringTask(t *testing.T) {
 	}
 	if tasks := h.tasksOf(runID); len(tasks) != 1 || tasks[0].Row.Kind != fsmpb.TaskKind_TASK_KIND_WORKFLOW {
 		t.Fatalf("tasks %v", tasks)
+	}
+}
+
+// TestCancelActivityScheduledInSameTask: the SDK sends ScheduleActivityTask
+// and RequestCancelActivityTask in one completion when the workflow cancels
+// an activity at once, the cancel naming the ActivityTaskScheduled event
+// the schedule will write. As Temporal applies commands in order, that is
+// valid: a not-yet-started activity is canceled at once (two events), an
+// eagerly dispatched one is only asked (one), and later commands' events
+// keep the ids the SDK counted. A cancel naming a batch event that is not an
+// activity's, or an activity scheduled after it, still fails the task.
+func TestCancelActivityScheduledInSameTask(t *testing.T) {
+	eager := func(a *commandpbSchedule) { a.RequestEagerExecution = true }
+	h := newHarness(t)
+	h.start("wf")
+	wt := h.pollWFT("wf")
+	wantBad := func(res *Result, cmd int) {
+		t.Helper()
+		var bce *BadCommandError
+		if !errors.As(res.Err, &bce) || bce.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES ||
+			!strings.HasPrefix(bce.Message, fmt.Sprintf("command %d:", cmd)) {
+			t.Fatalf("result %v, want command %d to fail the task", res.Err, cmd)
+		}
+	}
+	wantBad(h.apply(completeCmd(wt.Token,
+		scheduleActivity("a1", eager), requestCancelActivity(5), // 5, 6
+		scheduleActivity("a2"), requestCancelActivity(7), // 7, 8, 9
+		recordMarker("m"), requestCancelActivity(10))), 5) // 10 is a marker
+	h.wantEvents("wf", evStarted, evWTScheduled, evWTStarted, evWTFailed, evWTScheduled)
+
+	wt = h.pollWFT("wf") // events 6, 7; the next completion writes 8 first
+	wantBad(h.apply(completeCmd(wt.Token, requestCancelActivity(9), scheduleActivity("a1"))), 0)
+	h.wantEvents("wf", evStarted, evWTScheduled, evWTStarted, evWTFailed, evWTScheduled, evWTStarted, evWTFailed, evWTScheduled)
+
+	wt = h.pollWFT("wf") // 9; the completion is 10
+	res := h.applyOK(completeCmd(wt.Token,
+		scheduleActivity("a1", eager), requestCancelActivity(11), // 11, 12
+		scheduleActivity("a2"), requestCancelActivity(13), // 13, 14, 15
+		recordMarker("m"), scheduleActivity("a3"), requestCancelActivity(17))) // 16; 17, 18, 19
+	evs := h.wantEvents("wf", evStarted, evWTScheduled, evWTStarted, evWTFailed, evWTScheduled, evWTStarted, evWTFailed,
+		evWTScheduled, evWTStarted, evWTCompleted,
+		evActScheduled, evActCancelReq, evActScheduled, evActCancelReq, evActCanceled, evMarker,
+		evActScheduled, evActCancelReq, evActCanceled, evWTScheduled)
+	for _, i := range []int{11, 13, 17} { // CancelRequested events (0-based: id-1)
+		if got := evs[i].GetActivityTaskCancelRequestedEventAttributes().GetScheduledEventId(); got != int64(i) {
+			t.Fatalf("event %d cancels %d, want %d", i+1, got, i)
+		}
+	}
+	if len(res.EagerActivities) != 1 {
+		t.Fatalf("eager activities %d, want 1", len(res.EagerActivities))
+	}
+	st := h.state("wf")
+	if a := st.Activities[11]; a == nil || !a.CancelRequested || len(st.Activities) != 1 {
+		t.Fatalf("activities %v: want only the eager one, asked to cancel", st.Activities)
 	}
 }

@@ -128,6 +128,10 @@ type commandHandler struct {
 	// closes: the command closes the run (so the task may not complete
 	// while events are buffered: the workflow must see them first).
 	closes bool
+	// events is how many history events apply will write for a valid
+	// command (nil: one). Validation uses it to know the ids the batch's
+	// events will get (taskCompletion.nextID).
+	events func(w *run, tc *taskCompletion, c *commandpb.Command) int64
 }
 
 // commandHandlers holds one handler per supported command type; a command
@@ -138,7 +142,7 @@ type commandHandler struct {
 // search attributes, memo).
 var commandHandlers = map[enumspb.CommandType]commandHandler{
 	enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:                     {validate: (*run).validateScheduleActivity, apply: (*run).applyScheduleActivity},
-	enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:               {validate: (*run).validateRequestCancelActivity, apply: (*run).applyRequestCancelActivity},
+	enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:               {validate: (*run).validateRequestCancelActivity, apply: (*run).applyRequestCancelActivity, events: (*run).requestCancelActivityEvents},
 	enumspb.COMMAND_TYPE_START_TIMER:                                {validate: (*run).validateStartTimer, apply: (*run).applyStartTimer},
 	enumspb.COMMAND_TYPE_CANCEL_TIMER:                               {validate: (*run).validateCancelTimer, apply: (*run).applyCancelTimer},
 	enumspb.COMMAND_TYPE_RECORD_MARKER:                              {validate: (*run).validateRecordMarker, apply: (*run).applyRecordMarker},
@@ -151,7 +155,7 @@ var commandHandlers = map[enumspb.CommandType]commandHandler{
 	enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:             {validate: (*run).validateStartChild, apply: (*run).applyStartChild},
 	enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:         {validate: (*run).validateSignalExternal, apply: (*run).applySignalExternal},
 	enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: {validate: (*run).validateCancelExternal, apply: (*run).applyCancelExternal},
-	enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE:                           {validate: (*run).validateProtocolMessage, apply: (*run).applyProtocolMessage},
+	enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE:                           {validate: (*run).validateProtocolMessage, apply: (*run).applyProtocolMessage, events: (*run).protocolMessageEvents},
 }
 
 // taskCompletion is what the handlers of one workflow task's commands
@@ -162,6 +166,19 @@ type taskCompletion struct {
 	activityIDs map[string]bool
 	timerIDs    map[string]bool
 	cancelIDs   map[int64]bool // activities the task asks to cancel
+	// nextID is the id the next command's first event will get: as
+	// Temporal applies commands in order, a command may name an event an
+	// earlier command of the same task writes (a RequestCancelActivityTask
+	// naming the ActivityTaskScheduled event of a ScheduleActivityTask
+	// before it: the SDK sends both when an activity is canceled at once).
+	nextID int64
+	// scheduled: the activities earlier commands schedule, by their
+	// ActivityTaskScheduled event id (true: dispatched eagerly, so started).
+	scheduled map[int64]bool
+	eager     int // activities earlier commands get eagerly
+	// accepted and completed: the updates earlier protocol messages accept
+	// and complete.
+	accepted, completed map[string]bool
 	// Application.
 	completedID int64  // the WorkflowTaskCompleted event
 	identity    string // the completing worker
@@ -179,7 +196,9 @@ type taskCompletion struct {
 
 func (w *run) newTaskCompletion(msgs map[string]*protocolpb.Message) *taskCompletion {
 	tc := &taskCompletion{msgs: msgs, activityIDs: map[string]bool{}, timerIDs: map[string]bool{},
-		cancelIDs: map[int64]bool{}, usedMsgs: map[string]bool{}}
+		cancelIDs: map[int64]bool{}, usedMsgs: map[string]bool{},
+		nextID:    w.st.NextEventId + 1, // after the WorkflowTaskCompleted event
+		scheduled: map[int64]bool{}, accepted: map[string]bool{}, completed: map[string]bool{}}
 	for _, a := range w.st.Activities {
 		tc.activityIDs[a.ActivityId] = true
 	}
@@ -197,11 +216,15 @@ func (w *run) validateCommands(cmds []*commandpb.Command, tc *taskCompletion) *B
 			return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
 				"command %d: %s is not supported by raftflow yet", i, c.CommandType)
 		}
-		if h.validate == nil {
-			continue
+		if h.validate != nil {
+			if err := h.validate(w, tc, i, c); err != nil {
+				return err
+			}
 		}
-		if err := h.validate(w, tc, i, c); err != nil {
-			return err
+		if h.events == nil {
+			tc.nextID++
+		} else {
+			tc.nextID += h.events(w, tc, c)
 		}
 	}
 	return w.checkCommandLimits(cmds)

@@ -60,6 +60,41 @@ func (w *run) validateProtocolMessage(tc *taskCompletion, i int, c *commandpb.Co
 	return nil
 }
 
+// protocolMessageEvents predicts what applyMessage writes for the message:
+// an Accepted event for a new update, a Completed event for an accepted
+// one not completed yet (earlier messages of the task count), nothing for
+// a rejection or a message applyMessage ignores.
+func (w *run) protocolMessageEvents(tc *taskCompletion, c *commandpb.Command) int64 {
+	msg := tc.msgs[c.GetProtocolMessageCommandAttributes().GetMessageId()]
+	body := msg.GetBody()
+	switch {
+	case body.MessageIs(&updatepb.Acceptance{}):
+		id := msg.ProtocolInstanceId
+		if _, dup := w.st.Updates[id]; dup || tc.accepted[id] || body.UnmarshalTo(&updatepb.Acceptance{}) != nil {
+			return 0
+		}
+		tc.accepted[id] = true
+		return 1
+	case body.MessageIs(&updatepb.Response{}):
+		var r updatepb.Response
+		if body.UnmarshalTo(&r) != nil {
+			return 0
+		}
+		id := r.GetMeta().GetUpdateId()
+		if id == "" {
+			id = msg.ProtocolInstanceId
+		}
+		info := w.st.Updates[id]
+		known := tc.accepted[id] || (info != nil && info.CompletedEventId == 0)
+		if !known || tc.completed[id] {
+			return 0
+		}
+		tc.completed[id] = true
+		return 1
+	}
+	return 0
+}
+
 // applyProtocolMessage never wakes the workflow: the worker produced the
 // message itself.
 func (w *run) applyProtocolMessage(tc *taskCompletion, c *commandpb.Command) bool {
