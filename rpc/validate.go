@@ -311,6 +311,12 @@ func (s *Service) validate(req proto.Message) error {
 	case *workflowservice.StartWorkflowExecutionRequest:
 		start = &startFields{r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
 	case *workflowservice.SignalWithStartWorkflowExecutionRequest:
+		if r.WorkflowIdConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL {
+			// As Temporal: signal-with-start exists to reach a running
+			// workflow, so "fail if one runs" is refused.
+			return invalidArg("workflow_id_conflict_policy: Invalid WorkflowIDConflictPolicy: %s is not supported for this operation.",
+				r.WorkflowIdConflictPolicy)
+		}
 		start = &startFields{r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
 	case *workflowservice.QueryWorkflowRequest:
 		enums = append(enums, enumOf("query_reject_condition", r.QueryRejectCondition))

@@ -229,6 +229,17 @@ func TestValidateStart(t *testing.T) {
 			e.wantNoWorkflow(id)
 		})
 	}
+	t.Run("signal-with-start with the FAIL conflict policy", func(t *testing.T) {
+		e.t = t
+		id := e.id("sws-fail")
+		req := startRequest(id)
+		_, err := e.ws.SignalWithStartWorkflowExecution(e.ctx(), &workflowservice.SignalWithStartWorkflowExecutionRequest{
+			Namespace: valNS, WorkflowId: id, RequestId: id, WorkflowType: req.WorkflowType, TaskQueue: req.TaskQueue,
+			SignalName: "s", WorkflowIdConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		})
+		requireInvalid(t, err, "workflow_id_conflict_policy")
+		e.wantNoWorkflow(id)
+	})
 	t.Run("valid policies still start", func(t *testing.T) {
 		e.t = t
 		for _, p := range []*commonpb.RetryPolicy{
