@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -15,6 +14,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/raftflow/engine/fsm/fsmpb"
 	"github.com/raftflow/engine/leader"
 )
 
@@ -47,6 +47,9 @@ func (s *Service) QueryWorkflow(ctx context.Context, req *workflowservice.QueryW
 	if !s.Ready() {
 		return nil, unavailable("raftflow: leader services are not ready; retry")
 	}
+	if st, err = s.awaitQueryable(ctx, st); err != nil {
+		return nil, err
+	}
 	resp, err := s.eng.Query(ctx, st, req.Query)
 	if err != nil {
 		return nil, svcErr(serviceerror.NewDeadlineExceeded(
@@ -60,6 +63,45 @@ func (s *Service) QueryWorkflow(ctx context.Context, req *workflowservice.QueryW
 		msg = "query failed"
 	}
 	return nil, svcErr(serviceerror.NewQueryFailedWithFailure(msg, resp.Failure))
+}
+
+// errBlobSizeExceedsLimit is Temporal's text for a payload over the limit.
+const errBlobSizeExceedsLimit = "Blob data size exceeds limit."
+
+// failQueryTaskAttempt: a query to a run whose workflow task has failed
+// this many times in a row fails at once, as Temporal's does (the worker
+// could not answer it either).
+const failQueryTaskAttempt = 3
+
+// awaitQueryable waits until the query may go to a worker directly and
+// still see every event that came before it: Temporal's consistent query.
+// While a workflow task is scheduled or running, events the worker has not
+// seen exist (a signal that just arrived, say); a query answered by replay
+// now would miss them. So it waits for the run to have no workflow task
+// (Temporal hands the query to that task instead: the same answer, as
+// the task's events come first). A closed run is always queryable.
+func (s *Service) awaitQueryable(ctx context.Context, st *fsmpb.WorkflowState) (*fsmpb.WorkflowState, error) {
+	for {
+		// Take the wake-up before reading the state so no change is missed.
+		wake := s.eng.HistoryChanged(st.Namespace, st.WorkflowId, st.RunId)
+		cur, err := s.fsm.GetState(st.Namespace, st.WorkflowId, st.RunId)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		wt := cur.WorkflowTask
+		switch {
+		case cur.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || wt == nil:
+			return cur, nil
+		case wt.Attempt >= failQueryTaskAttempt:
+			return nil, svcErr(serviceerror.NewWorkflowNotReady("Unable to query workflow due to Workflow Task in failed state."))
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, svcErr(serviceerror.NewDeadlineExceeded(
+				"query timed out: the workflow task before it did not complete on task queue " + cur.TaskQueue + " (is a worker running?)"))
+		}
+	}
 }
 
 func queryRejected(cond enumspb.QueryRejectCondition, status enumspb.WorkflowExecutionStatus) bool {
@@ -105,22 +147,20 @@ func (s *Service) RespondQueryTaskCompleted(ctx context.Context, req *workflowse
 		return nil, invalidArg("task_token: not a query task token")
 	}
 	id := string(tok[len(queryTokenPrefix):])
-	answer, tooBig := req, error(nil)
+	answer := req
 	if n := proto.Size(req.GetQueryResult()); n > maxPayloadSize {
-		// The caller learns why its query failed; the worker, which field.
+		// As Temporal: the caller's query fails with Temporal's text (clients
+		// match it); the worker, which can do nothing about it, is answered OK.
 		answer = &workflowservice.RespondQueryTaskCompletedRequest{
 			CompletedType: enumspb.QUERY_RESULT_TYPE_FAILED,
-			ErrorMessage:  fmt.Sprintf("query result of %d bytes exceeds the payload size limit of %d bytes", n, maxPayloadSize),
+			ErrorMessage:  errBlobSizeExceedsLimit,
 		}
-		tooBig = payloadError("query_result", n)
 	}
 	switch err := s.eng.AnswerQuery(id, req.GetNamespace(), answer); {
 	case errors.Is(err, leader.ErrQueryNamespace):
 		return nil, invalidArg(errTokenNamespace)
 	case err != nil:
 		return nil, svcErr(serviceerror.NewNotFound("query not found or already timed out"))
-	case tooBig != nil:
-		return nil, tooBig
 	}
 	return &workflowservice.RespondQueryTaskCompletedResponse{}, nil
 }

@@ -48,6 +48,8 @@ func TestCompat(t *testing.T) {
 		{"LongLocalActivity", testLongLocalActivity},
 		{"RootAndDescribe", testRootAndDescribe},
 		{"UserMetadata", testUserMetadata},
+		{"ConsistentQuery", testConsistentQuery},
+		{"LargeQueryResult", testLargeQueryResult},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

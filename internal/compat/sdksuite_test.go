@@ -6,6 +6,7 @@ package compat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,8 +15,10 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/raftflow/engine/internal/testutil"
@@ -194,5 +197,84 @@ func testUserMetadata(t *testing.T, c client.Client) {
 	cfg := describe(t, c, run.GetID(), run.GetRunID()).GetExecutionConfig()
 	if s, d := text(cfg.GetUserMetadata().GetSummary()), text(cfg.GetUserMetadata().GetDetails()); s != "the top" || d != "details of the top" {
 		t.Fatalf("described summary %q details %q", s, d)
+	}
+}
+
+// ConsistentStateWorkflow answers the "state" query; each "sig" signal
+// takes d (a local activity) to become the state, until "stop".
+func ConsistentStateWorkflow(ctx workflow.Context, d time.Duration) error {
+	state := "initial"
+	if err := workflow.SetQueryHandler(ctx, "state", func() (string, error) { return state, nil }); err != nil {
+		return err
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	ch := workflow.GetSignalChannel(ctx, "sig")
+	for {
+		var s string
+		ch.Receive(ctx, &s)
+		if s == "stop" {
+			return nil
+		}
+		if err := workflow.ExecuteLocalActivity(lctx, SlowLocal, d).Get(ctx, nil); err != nil {
+			return err
+		}
+		state = s
+	}
+}
+
+// A query sent after a signal sees the signal's effect (Temporal's
+// consistent query): while the workflow task that carries the signal is
+// scheduled or running, the query waits for it. It used to go to a worker
+// at once and answer the state before the signal.
+func testConsistentQuery(t *testing.T, c client.Client) {
+	tq := taskQueue(t)
+	startWorker(t, c, tq, []any{ConsistentStateWorkflow}, map[string]any{"SlowLocal": SlowLocal})
+	ctx := testutil.Context(t, 30*time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: tq, TaskQueue: tq}, ConsistentStateWorkflow, 500*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitWorkflowTaskCompleted(t, c, run.GetID(), run.GetRunID(), 1)
+	for _, s := range []string{"one", "two"} {
+		signal(t, c, run.GetID(), "sig", s)
+		if got := query(t, c, run.GetID(), run.GetRunID(), "state"); got != s {
+			t.Fatalf("query after signal %q answered %q", s, got)
+		}
+	}
+	signal(t, c, run.GetID(), "sig", "stop")
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// LargeQueryWorkflow answers the "large" query with n bytes and waits for
+// "stop".
+func LargeQueryWorkflow(ctx workflow.Context, n int) error {
+	if err := workflow.SetQueryHandler(ctx, "large", func() ([]byte, error) { return make([]byte, n), nil }); err != nil {
+		return err
+	}
+	workflow.GetSignalChannel(ctx, "stop").Receive(ctx, nil)
+	return nil
+}
+
+// A query result over the payload limit fails the query with Temporal's
+// own text, which clients compare (it used to be ours).
+func testLargeQueryResult(t *testing.T, c client.Client) {
+	tq := taskQueue(t)
+	testutil.StartWorker(t, c, tq, func(r worker.Registry) { r.RegisterWorkflow(LargeQueryWorkflow) },
+		func(o *worker.Options) { o.DisablePayloadErrorLimit = true })
+	ctx := testutil.Context(t, 30*time.Second)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: tq, TaskQueue: tq}, LargeQueryWorkflow, 3<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), "large")
+	var failed *serviceerror.QueryFailed
+	if !errors.As(err, &failed) || err.Error() != "Blob data size exceeds limit." {
+		t.Fatalf("query of a 3 MiB answer: %v (%T), want QueryFailed %q", err, err, "Blob data size exceeds limit.")
+	}
+	signal(t, c, run.GetID(), "stop", nil)
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
 	}
 }
