@@ -30,11 +30,11 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 		w.save()
 		return &Result{Err: bad}
 	}
-	if hasCloseCommand(req.Commands) && len(w.st.BufferedEvents) > 0 {
-		// New events arrived while the task ran: the workflow must see them
-		// before it may close. As Temporal, the task fails and the worker
-		// is answered InvalidArgument "UnhandledCommand" (the SDK then does
-		// not count the completion as done).
+	if hasCloseCommand(req.Commands) && (len(w.st.BufferedEvents) > 0 || w.st.UpdateRequested) {
+		// New events or updates arrived while the task ran: the workflow
+		// must see them before it may close. As Temporal, the task fails
+		// and the worker is answered InvalidArgument "UnhandledCommand"
+		// (the SDK then does not count the completion as done).
 		unhandled := bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "UnhandledCommand")
 		w.recordWorkflowTaskFailed(unhandled.Cause, &failurepb.Failure{Message: unhandled.Message}, req.Identity, req.BinaryChecksum)
 		w.save()

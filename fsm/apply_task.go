@@ -46,6 +46,7 @@ func (w *run) startWorkflowTask(op *fsmpb.RecordTaskStarted) *Result {
 	w.t.delTimer(wt.TimerKey) // a sticky task's schedule-to-start timeout
 	wt.TaskKey, wt.TimerKey = nil, nil
 	wt.StartedEventId, wt.StartedTime, wt.Identity, wt.PollRequestId = ev.EventId, w.t.now, op.Identity, op.PollRequestId
+	s.UpdateRequested = false // the updates admitted so far ride on this task
 	wt.TimerKey = w.t.addTimer(&fsmpb.TimerRow{
 		Kind: fsmpb.TimerKind_TIMER_KIND_WORKFLOW_TASK_START_TO_CLOSE, Namespace: s.Namespace,
 		WorkflowId: s.WorkflowId, RunId: s.RunId, Ref: wt.ScheduledEventId, Attempt: wt.Attempt,

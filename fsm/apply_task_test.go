@@ -479,6 +479,25 @@ func TestCloseWithBufferedEvents(t *testing.T) {
 	}
 }
 
+// TestCloseWithAdmittedUpdate: an update admitted while the task ran has not
+// reached the workflow (it rides on the next task); as Temporal, a close
+// command cannot win over it either. The next task carries it and may close.
+func TestCloseWithAdmittedUpdate(t *testing.T) {
+	h := newHarness(t)
+	h.start("wf")
+	wt := h.pollWFT("wf")
+	h.applyOK(&fsmpb.Command{Op: &fsmpb.Command_AdmitUpdate{AdmitUpdate: &fsmpb.AdmitUpdate{
+		Namespace: DefaultNamespace, WorkflowId: "wf", UpdateId: "u1"}}})
+	res := h.apply(completeCmd(wt.Token, completeWF("r")))
+	var badCmd *BadCommandError
+	if !errors.As(res.Err, &badCmd) || badCmd.Cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND {
+		t.Fatalf("err %v, want the UnhandledCommand rejection", res.Err)
+	}
+	h.wantEvents("wf", evStarted, evWTScheduled, evWTStarted, evWTFailed, evWTScheduled)
+	h.completeWFT("wf", completeWF("r")) // its start delivered u1
+	h.wantClosed("wf", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+}
+
 func TestCompleteWorkflowTaskStale(t *testing.T) {
 	tests := []struct {
 		name  string
