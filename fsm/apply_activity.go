@@ -49,11 +49,7 @@ func (w *run) validateScheduleActivity(tc *taskCompletion, i int, c *commandpb.C
 		return bad(cause, "command %d: a valid StartToClose or ScheduleToClose timeout is required", i)
 	}
 	tc.activityIDs[a.ActivityId] = true
-	eager := w.eagerly(a, tc.eager)
-	if eager {
-		tc.eager++
-	}
-	tc.scheduled[tc.nextID] = eager
+	tc.scheduled[tc.nextID] = true
 	return nil
 }
 
@@ -72,7 +68,7 @@ func (w *run) applyScheduleActivity(tc *taskCompletion, c *commandpb.Command) bo
 func (w *run) validateRequestCancelActivity(tc *taskCompletion, i int, c *commandpb.Command) *BadCommandError {
 	s := w.st
 	a := c.GetRequestCancelActivityTaskCommandAttributes()
-	_, inBatch := tc.scheduled[a.GetScheduledEventId()]
+	inBatch := tc.scheduled[a.GetScheduledEventId()]
 	if a == nil || (s.Activities[a.ScheduledEventId] == nil && !inBatch && !w.bufferedActivityClose(a.ScheduledEventId)) {
 		return bad(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
 			"command %d: no pending activity scheduled by event %d", i, a.GetScheduledEventId())
@@ -87,21 +83,8 @@ func (w *run) validateRequestCancelActivity(tc *taskCompletion, i int, c *comman
 	return nil
 }
 
-// requestCancelActivityEvents: CancelRequested, and Canceled too when the
-// activity has not started (requestCancelActivity).
-func (w *run) requestCancelActivityEvents(tc *taskCompletion, c *commandpb.Command) int64 {
-	id := c.GetRequestCancelActivityTaskCommandAttributes().GetScheduledEventId()
-	if a := w.st.Activities[id]; a != nil && a.StartedTime == 0 {
-		return 2
-	}
-	if eager, ok := tc.scheduled[id]; ok && !eager {
-		return 2
-	}
-	return 1
-}
-
 func (w *run) applyRequestCancelActivity(tc *taskCompletion, c *commandpb.Command) bool {
-	return w.requestCancelActivity(c.GetRequestCancelActivityTaskCommandAttributes().ScheduledEventId, tc.completedID)
+	return w.requestCancelActivity(c.GetRequestCancelActivityTaskCommandAttributes().ScheduledEventId, tc)
 }
 
 func (w *run) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes, completedID int64) {
@@ -169,10 +152,13 @@ func (w *run) dispatchActivity(a *fsmpb.ActivityInfo) {
 }
 
 // requestCancelActivity: a not-yet-started activity is canceled at once; a
-// started one is marked so its next heartbeat learns of it.
-func (w *run) requestCancelActivity(scheduledID, completedID int64) bool {
+// started one is marked so its next heartbeat learns of it. The
+// ActivityTaskCanceled event of a not-started one is not a command's event:
+// Temporal buffers it, so it follows the completion's batch (and the SDK
+// numbers the next command's events right after CancelRequested).
+func (w *run) requestCancelActivity(scheduledID int64, tc *taskCompletion) bool {
 	a := w.st.Activities[scheduledID]
-	ev := w.activityTaskCancelRequestedEvent(scheduledID, completedID)
+	ev := w.activityTaskCancelRequestedEvent(scheduledID, tc.completedID)
 	w.appendEvents(ev)
 	if a == nil {
 		// It finished while the task ran: its close event is buffered and
@@ -183,8 +169,11 @@ func (w *run) requestCancelActivity(scheduledID, completedID int64) bool {
 		a.CancelRequested, a.CancelRequestedEventId = true, ev.EventId
 		return false
 	}
-	w.appendEvents(w.activityTaskCanceledEvent(scheduledID, 0, ev.EventId, nil, ""))
 	w.removeActivity(a)
+	requestedID := ev.EventId
+	tc.results = append(tc.results, func() {
+		w.appendEvents(w.activityTaskCanceledEvent(scheduledID, 0, requestedID, nil, ""))
+	})
 	return true
 }
 

@@ -142,7 +142,7 @@ type commandHandler struct {
 // search attributes, memo).
 var commandHandlers = map[enumspb.CommandType]commandHandler{
 	enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:                     {validate: (*run).validateScheduleActivity, apply: (*run).applyScheduleActivity},
-	enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:               {validate: (*run).validateRequestCancelActivity, apply: (*run).applyRequestCancelActivity, events: (*run).requestCancelActivityEvents},
+	enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:               {validate: (*run).validateRequestCancelActivity, apply: (*run).applyRequestCancelActivity},
 	enumspb.COMMAND_TYPE_START_TIMER:                                {validate: (*run).validateStartTimer, apply: (*run).applyStartTimer},
 	enumspb.COMMAND_TYPE_CANCEL_TIMER:                               {validate: (*run).validateCancelTimer, apply: (*run).applyCancelTimer},
 	enumspb.COMMAND_TYPE_RECORD_MARKER:                              {validate: (*run).validateRecordMarker, apply: (*run).applyRecordMarker},
@@ -173,9 +173,8 @@ type taskCompletion struct {
 	// before it: the SDK sends both when an activity is canceled at once).
 	nextID int64
 	// scheduled: the activities earlier commands schedule, by their
-	// ActivityTaskScheduled event id (true: dispatched eagerly, so started).
+	// ActivityTaskScheduled event id.
 	scheduled map[int64]bool
-	eager     int // activities earlier commands get eagerly
 	// accepted and completed: the updates earlier protocol messages accept
 	// and complete.
 	accepted, completed map[string]bool
@@ -187,8 +186,9 @@ type taskCompletion struct {
 	// results record the outcome events of commands that act on other runs
 	// (ChildWorkflowExecutionStarted, StartChildWorkflowExecutionFailed,
 	// ExternalWorkflowExecutionSignaled/CancelRequested and their Failed
-	// events). Temporal writes them after the completion, in transactions
-	// of their own, and the SDK numbers the completion's command events
+	// events) and the ActivityTaskCanceled of a cancel request for an
+	// activity that had not started. Temporal writes them after the
+	// completion (buffered, or in transactions of their own), and the SDK numbers the completion's command events
 	// contiguously from WorkflowTaskCompleted: so they are appended after
 	// the batch (and its buffered events), and only while the run runs.
 	results []func()
