@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for a bounded time each (CI: FUZZTIME=45s). A
+# Runs every fuzz target for a bounded time each (CI: FUZZTIME=30s). A
 # failing input is written to the package's testdata/fuzz/ by go test, and
 # the run fails; commit that input as a regression seed once fixed.
 #   scripts/fuzz.sh            # every target, $FUZZTIME each (default 30s)
