@@ -188,9 +188,10 @@ type taskCompletion struct {
 	// ExternalWorkflowExecutionSignaled/CancelRequested and their Failed
 	// events) and the ActivityTaskCanceled of a cancel request for an
 	// activity that had not started. Temporal writes them after the
-	// completion (buffered, or in transactions of their own), and the SDK numbers the completion's command events
-	// contiguously from WorkflowTaskCompleted: so they are appended after
-	// the batch (and its buffered events), and only while the run runs.
+	// completion (buffered, or in transactions of their own), and the SDK
+	// numbers the completion's command events contiguously from
+	// WorkflowTaskCompleted: so they are appended after the batch (and its
+	// buffered events), and only while the run runs.
 	results []func()
 }
 
