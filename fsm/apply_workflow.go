@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -128,14 +129,20 @@ func (t *txn) resolveConflict(wfID, ns string, cur *fsmpb.CurrentRun,
 			return nil
 		default:
 			started.ExistingRunning = true
+			started.Message = fmt.Sprintf("Workflow execution is already running. WorkflowId: %v, RunId: %v.",
+				wfID, cur.RunId)
 			return &Result{Err: started}
 		}
 	}
 	switch reuse {
 	case enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+		started.Message = fmt.Sprintf("Workflow execution already finished. WorkflowId: %v, RunId: %v. "+
+			"Workflow Id reuse policy: reject duplicate workflow Id.", wfID, cur.RunId)
 		return &Result{Err: started}
 	case enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
 		if cur.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			started.Message = fmt.Sprintf("Workflow execution already finished successfully. WorkflowId: %v, "+
+				"RunId: %v. Workflow Id reuse policy: allow duplicate workflow Id if last run failed.", wfID, cur.RunId)
 			return &Result{Err: started}
 		}
 	}

@@ -36,6 +36,9 @@ type AlreadyStartedError struct {
 	StartRequestID  string
 	WorkflowID      string
 	ExistingRunning bool
+	// Message is Temporal's text for the policy that refused the start
+	// (clients match on its prefix, e.g. "Workflow execution already finished").
+	Message string
 }
 
 func (e *AlreadyStartedError) Error() string {

@@ -28,8 +28,11 @@ func toStatus(err error) error {
 	var badCmd *fsm.BadCommandError
 	switch {
 	case errors.As(err, &started):
-		return svcErr(serviceerror.NewWorkflowExecutionAlreadyStarted(
-			"workflow execution already started", started.StartRequestID, started.RunID))
+		msg := started.Message
+		if msg == "" {
+			msg = "workflow execution already started"
+		}
+		return svcErr(serviceerror.NewWorkflowExecutionAlreadyStarted(msg, started.StartRequestID, started.RunID))
 	case errors.As(err, &badCmd):
 		return svcErr(serviceerror.NewInvalidArgument(badCmd.Message))
 	case errors.Is(err, fsm.ErrNamespaceNotFound):

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,14 +46,20 @@ func testIDReusePolicies(t *testing.T, c client.Client, _ *replayLog) {
 		policy  enumspb.WorkflowIdReusePolicy
 		prior   string // how the first run ends ("" = still running)
 		allowed bool
+		refusal string // the start of Temporal's error text when refused (clients match it)
 	}{
-		{"AllowDuplicate/AfterCompleted", enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, "completed", true},
-		{"AllowDuplicateFailedOnly/AfterCompleted", enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, "completed", false},
-		{"AllowDuplicateFailedOnly/AfterTerminated", enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, "terminated", true},
-		{"RejectDuplicate/AfterCompleted", enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, "completed", false},
-		{"RejectDuplicate/AfterTerminated", enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, "terminated", false},
-		{"TerminateIfRunning/Running", enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING, "", true},
-		{"TerminateIfRunning/AfterCompleted", enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING, "completed", true},
+		{"AllowDuplicate/AfterCompleted", enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, "completed", true, ""},
+		{"AllowDuplicateFailedOnly/AfterCompleted", enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+			"completed", false, "Workflow execution already finished successfully."},
+		{"AllowDuplicateFailedOnly/AfterTerminated", enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+			"terminated", true, ""},
+		{"RejectDuplicate/AfterCompleted", enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			"completed", false, "Workflow execution already finished."},
+		{"RejectDuplicate/AfterTerminated", enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			"terminated", false, "Workflow execution already finished."},
+		{"TerminateIfRunning/Running", enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING, "", true, ""},
+		{"TerminateIfRunning/AfterCompleted", enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING,
+			"completed", true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -70,6 +77,9 @@ func testIDReusePolicies(t *testing.T, c client.Client, _ *replayLog) {
 				var started *serviceerror.WorkflowExecutionAlreadyStarted
 				if !errors.As(err, &started) {
 					t.Fatalf("start after a %s run: %v (%T), want WorkflowExecutionAlreadyStarted", tc.prior, err, err)
+				}
+				if !strings.HasPrefix(started.Error(), tc.refusal) {
+					t.Fatalf("start after a %s run: error %q, want Temporal's %q...", tc.prior, started.Error(), tc.refusal)
 				}
 				return
 			}
@@ -113,6 +123,9 @@ func testIDConflictPolicies(t *testing.T, c client.Client, _ *replayLog) {
 				var started *serviceerror.WorkflowExecutionAlreadyStarted
 				if !errors.As(err, &started) || started.RunId != first.GetRunID() {
 					t.Fatalf("second start: %v (%T), want WorkflowExecutionAlreadyStarted naming %s", err, err, first.GetRunID())
+				}
+				if !strings.HasPrefix(started.Error(), "Workflow execution is already running.") {
+					t.Errorf("second start: error %q, want Temporal's text", started.Error())
 				}
 				closeWith(t, c, first, "completed")
 			case enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
