@@ -7,6 +7,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
+	updatepb "go.temporal.io/api/update/v1"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
@@ -68,9 +69,13 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 			break
 		}
 	}
-	// Messages no command sequenced are applied after the commands.
+	// Messages no command sequenced are applied after the commands. A
+	// rejection writes no event, so it counts even when a command closed the
+	// run (as in Temporal: the update's caller gets the rejection, not a
+	// "workflow completed" error).
 	for _, m := range req.Messages {
-		if !tc.usedMsgs[m.Id] && s.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		if !tc.usedMsgs[m.Id] && (s.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING ||
+			m.GetBody().MessageIs(&updatepb.Rejection{})) {
 			w.applyMessage(m, &tc.updates)
 		}
 	}
@@ -95,6 +100,10 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 				}
 			}
 		}
+	}
+	if len(tc.updates) > 0 {
+		// Delivered before the batch's history hints: see UpdateHints.
+		w.t.hints = append(w.t.hints, hint{kind: hintUpdates, ns: s.Namespace, wf: s.WorkflowId, runID: s.RunId, updates: tc.updates})
 	}
 	w.save()
 	return &Result{RunID: s.RunId, Updates: tc.updates, EagerActivities: w.eager, WorkflowTask: next}

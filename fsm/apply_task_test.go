@@ -3,14 +3,19 @@ package fsm
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	protocolpb "go.temporal.io/api/protocol/v1"
+	updatepb "go.temporal.io/api/update/v1"
 	workflowservice "go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
@@ -743,5 +748,58 @@ func TestResultEventsFollowTheBatch(t *testing.T) {
 	st := h.state("wf")
 	if ci := st.Children[13]; ci == nil || ci.StartedEventId != 21 {
 		t.Fatalf("child info %v, want started by event 21", ci)
+	}
+}
+
+// updateOrder records, per hint, whether update progress or a history append
+// came: a waiter woken by the history must find the update's outcome known.
+type updateOrder struct {
+	hintModel
+	seen []string
+}
+
+func (u *updateOrder) UpdatesAdvanced(ns, wfID, runID string, outcomes []UpdateOutcome) {
+	for _, o := range outcomes {
+		u.seen = append(u.seen, "update "+o.UpdateID+" "+o.Stage.String())
+	}
+}
+func (u *updateOrder) HistoryAppended(ns, wfID, runID string) {
+	u.hintModel.HistoryAppended(ns, wfID, runID)
+	u.seen = append(u.seen, "history")
+}
+
+// TestRejectionWithClose: the worker rejects an update (no handler) in the
+// task whose command completes the workflow. The rejection writes no event
+// but still reaches the update's caller (Temporal applies the messages no
+// command sequenced after the commands, even once the run closed), and it
+// is hinted before the run's history append.
+func TestRejectionWithClose(t *testing.T) {
+	h := newHarness(t)
+	h.start("wf")
+	h.applyOK(&fsmpb.Command{Op: &fsmpb.Command_AdmitUpdate{AdmitUpdate: &fsmpb.AdmitUpdate{
+		Namespace: DefaultNamespace, WorkflowId: "wf", UpdateId: "u1"}}})
+	wt := h.pollWFT("wf")
+	body, err := anypb.New(&updatepb.Rejection{RejectedRequestMessageId: "u1/request",
+		Failure: &failurepb.Failure{Message: "unknown update name"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &updateOrder{hintModel: *newHintModel(t, h.f)}
+	h.f.SetHints(m)
+	m.want = h.index + 1
+	res := h.applyOK(completeReqCmd(wt.Token, &workflowservice.RespondWorkflowTaskCompletedRequest{
+		Namespace: DefaultNamespace, Identity: "worker", Commands: []*commandpb.Command{completeWF("r")},
+		Messages: []*protocolpb.Message{{Id: "u1/reject", ProtocolInstanceId: "u1", Body: body}},
+	}))
+	h.f.SetHints(nil)
+	h.wantClosed("wf", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+	if len(res.Updates) != 1 || res.Updates[0].UpdateID != "u1" ||
+		res.Updates[0].Outcome.GetFailure().GetMessage() != "unknown update name" {
+		t.Fatalf("updates %+v, want u1's rejection", res.Updates)
+	}
+	rejected := "update u1 " + enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED.String()
+	if len(m.seen) < 2 || m.seen[0] != rejected || slices.Index(m.seen[1:], rejected) >= 0 ||
+		!slices.Contains(m.seen, "history") {
+		t.Fatalf("hints %q, want %q once, before every history hint", m.seen, rejected)
 	}
 }

@@ -54,6 +54,16 @@ type LifecycleHints interface {
 	WorkflowClosed(ns string, status enumspb.WorkflowExecutionStatus)
 }
 
+// UpdateHints is optionally implemented by a Hints receiver that holds the
+// admitted updates (the leader): it learns the progress a workflow task
+// completion made for them, rejections included (they exist nowhere else),
+// before that completion's HistoryAppended hint for the run, so a waiter
+// woken by the history never sees the run closed without its update's
+// outcome. Same rules as the other hints.
+type UpdateHints interface {
+	UpdatesAdvanced(ns, workflowID, runID string, outcomes []UpdateOutcome)
+}
+
 // FSM implements raft.BatchingFSM over Pebble. Apply, ApplyBatch, Restore and
 // Snapshot are called by raft on one goroutine; the read methods may be called
 // concurrently from any goroutine.

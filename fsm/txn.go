@@ -39,6 +39,7 @@ const (
 	hintHistory
 	hintRunStarted
 	hintRunClosed
+	hintUpdates
 )
 
 type hint struct {
@@ -48,10 +49,19 @@ type hint struct {
 	fireAt        int64
 	ns, wf, runID string
 	status        enumspb.WorkflowExecutionStatus // hintRunClosed
+	updates       []UpdateOutcome                 // hintUpdates
 }
 
 func (t *txn) deliver(h Hints) {
 	lh, _ := h.(LifecycleHints)
+	uh, _ := h.(UpdateHints)
+	// Update progress first: a waiter woken by any of the batch's history
+	// hints must find its update's outcome (see UpdateHints).
+	for _, x := range t.hints {
+		if x.kind == hintUpdates && uh != nil {
+			uh.UpdatesAdvanced(x.ns, x.wf, x.runID, x.updates)
+		}
+	}
 	for _, x := range t.hints {
 		switch x.kind {
 		case hintTaskAdded:

@@ -126,6 +126,12 @@ func (h *hints) HistoryAppended(ns, wfID, runID string) {
 	h.e.notify.Notify(runKey(ns, wfID, runID))
 }
 
+func (h *hints) UpdatesAdvanced(ns, wfID, runID string, outcomes []fsm.UpdateOutcome) {
+	for _, o := range outcomes {
+		h.e.updates.advance(ns, wfID, runID, o)
+	}
+}
+
 func (h *hints) WorkflowStarted(ns string) { h.e.metrics.WorkflowStarted(ns) }
 
 func (h *hints) WorkflowClosed(ns string, st enumspb.WorkflowExecutionStatus) {

@@ -151,11 +151,3 @@ func (e *Engine) Update(ns, wfID, runID, id string) *PendingUpdate {
 func (e *Engine) AdmittedUpdates(ns, wfID, runID string) []*PendingUpdate {
 	return e.updates.forRun(ns, wfID, runID)
 }
-
-// AdvanceUpdates records the stages a completed workflow task reached for
-// the run's updates (fsm.Result.Updates) and wakes their waiters.
-func (e *Engine) AdvanceUpdates(ns, wfID, runID string, outcomes []fsm.UpdateOutcome) {
-	for _, o := range outcomes {
-		e.updates.advance(ns, wfID, runID, o)
-	}
-}

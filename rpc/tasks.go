@@ -181,9 +181,6 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 	res, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_CompleteWorkflowTask{CompleteWorkflowTask: &fsmpb.CompleteWorkflowTask{
 		Token: tok, Request: req, NewRunIds: runIDs,
 	}}})
-	if res != nil {
-		s.eng.AdvanceUpdates(tok.Namespace, tok.WorkflowId, tok.RunId, res.Updates)
-	}
 	if err != nil {
 		return nil, err
 	}

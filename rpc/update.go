@@ -104,6 +104,8 @@ func (s *Service) waitUpdate(ctx context.Context, st *fsmpb.WorkflowState, id st
 	pctx, cancel := s.longPollContext(ctx)
 	defer cancel()
 	for {
+		// Taken before the read, so a change between the two still wakes us.
+		wake := s.eng.HistoryChanged(st.Namespace, st.WorkflowId, st.RunId)
 		stage, outcome, changed := s.updateStage(st.Namespace, st.WorkflowId, st.RunId, id)
 		if stage >= want || stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED {
 			return &workflowservice.UpdateWorkflowExecutionResponse{UpdateRef: ref, Outcome: outcome, Stage: stage}, nil
@@ -111,7 +113,6 @@ func (s *Service) waitUpdate(ctx context.Context, st *fsmpb.WorkflowState, id st
 		if stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_UNSPECIFIED {
 			return nil, svcErr(serviceerror.NewNotFound("update not found: it was not accepted before the workflow closed or the leader changed; send it again"))
 		}
-		wake := s.eng.HistoryChanged(st.Namespace, st.WorkflowId, st.RunId)
 		select {
 		case <-changed:
 		case <-wake:
