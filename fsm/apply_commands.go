@@ -8,6 +8,7 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
 	updatepb "go.temporal.io/api/update/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
@@ -40,6 +41,9 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 		w.recordWorkflowTaskFailed(unhandled.Cause, &failurepb.Failure{Message: unhandled.Message}, req.Identity, req.BinaryChecksum)
 		w.save()
 		return &Result{Err: unhandled}
+	}
+	if w.discardSpeculative(req) {
+		return w.dropSpeculative(req, tc)
 	}
 	s, wt := w.st, w.st.WorkflowTask
 	ev := w.workflowTaskCompletedEvent(wt.ScheduledEventId, wt.StartedEventId, req.Identity, req.BinaryChecksum,
@@ -101,10 +105,7 @@ func (t *txn) completeWorkflowTask(op *fsmpb.CompleteWorkflowTask) *Result {
 			}
 		}
 	}
-	if len(tc.updates) > 0 {
-		// Delivered before the batch's history hints: see UpdateHints.
-		w.t.hints = append(w.t.hints, hint{kind: hintUpdates, ns: s.Namespace, wf: s.WorkflowId, runID: s.RunId, updates: tc.updates})
-	}
+	w.hintUpdates(tc.updates)
 	w.save()
 	return &Result{RunID: s.RunId, Updates: tc.updates, EagerActivities: w.eager, WorkflowTask: next}
 }
@@ -238,4 +239,61 @@ func (w *run) validateCommands(cmds []*commandpb.Command, tc *taskCompletion) *B
 		}
 	}
 	return w.checkCommandLimits(cmds)
+}
+
+// discardSpeculativeMaxEvents bounds the command events of earlier tasks a
+// dropped speculative task may have shipped again (Temporal's
+// DiscardSpeculativeWorkflowTaskMaximumEventsCount default).
+const discardSpeculativeMaxEvents = 10
+
+// discardSpeculative reports whether a completion of a speculative task
+// leaves no trace, as in Temporal: no commands, no heartbeat, only update
+// rejections, and nothing buffered meanwhile. The events written after the
+// last completed task (its commands' events) are shipped again by the next
+// task: only a worker that says it copes (the Go SDK does) may get a few.
+func (w *run) discardSpeculative(req *workflowservice.RespondWorkflowTaskCompletedRequest) bool {
+	s, wt := w.st, w.st.WorkflowTask
+	if len(wt.SpeculativeEvents) == 0 || len(req.Commands) > 0 || req.ForceCreateNewWorkflowTask ||
+		len(s.BufferedEvents) > 0 {
+		return false
+	}
+	for _, m := range req.Messages {
+		if !m.GetBody().MessageIs(&updatepb.Rejection{}) {
+			return false
+		}
+	}
+	shipped := s.NextEventId - (s.LastCompletedStartedEventId + 2) // events after the last WorkflowTaskCompleted
+	if req.GetCapabilities().GetDiscardSpeculativeWorkflowTaskWithEvents() {
+		return shipped <= discardSpeculativeMaxEvents
+	}
+	return shipped <= 0
+}
+
+// dropSpeculative completes a speculative task without writing anything:
+// the rejections reach their callers, the worker is told to rewind its
+// history to the last completed task, and updates admitted while the task
+// ran get a new speculative task. The sticky queue the worker named is not
+// recorded (Temporal keeps no state from the dropped task).
+func (w *run) dropSpeculative(req *workflowservice.RespondWorkflowTaskCompletedRequest, tc *taskCompletion) *Result {
+	s := w.st
+	for _, m := range req.Messages {
+		w.applyMessage(m, &tc.updates)
+	}
+	w.clearWorkflowTask()
+	if s.UpdateRequested {
+		s.UpdateRequested = false
+		w.scheduleSpeculativeWorkflowTask()
+	}
+	w.hintUpdates(tc.updates)
+	w.save()
+	return &Result{RunID: s.RunId, Updates: tc.updates, ResetHistoryEventID: s.LastCompletedStartedEventId}
+}
+
+// hintUpdates tells the leader the update progress a completion made; it is
+// delivered before the batch's history hints (see UpdateHints).
+func (w *run) hintUpdates(updates []UpdateOutcome) {
+	if len(updates) > 0 {
+		s := w.st
+		w.t.hints = append(w.t.hints, hint{kind: hintUpdates, ns: s.Namespace, wf: s.WorkflowId, runID: s.RunId, updates: updates})
+	}
 }

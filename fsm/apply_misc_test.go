@@ -131,8 +131,11 @@ func TestOtherWorkflowCommands(t *testing.T) {
 			if h.state("wf").WorkflowTask != nil {
 				h.t.Fatalf("idle workflow has a task")
 			}
-			h.applyOK(admit("u1")) // idle: a workflow task carries the update
-			h.wantEvents("wf", evStarted, evWTScheduled, evWTStarted, evWTCompleted, evWTScheduled)
+			h.applyOK(admit("u1")) // idle: a speculative workflow task carries the update
+			h.wantEvents("wf", evStarted, evWTScheduled, evWTStarted, evWTCompleted)
+			if wt := h.state("wf").WorkflowTask; wt == nil || len(wt.SpeculativeEvents) != 1 || wt.ScheduledEventId != 5 {
+				h.t.Fatalf("idle workflow's task for the update: %v", wt)
+			}
 			h.pollWFT("wf")
 			h.applyOK(admit("u2")) // running task: remembered for the next one
 			if !h.state("wf").UpdateRequested {

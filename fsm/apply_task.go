@@ -41,7 +41,12 @@ func (w *run) startWorkflowTask(op *fsmpb.RecordTaskStarted) *Result {
 		return &Result{Err: ErrStaleTask}
 	}
 	ev := w.workflowTaskStartedEvent(wt.ScheduledEventId, op.Identity, op.PollRequestId, s.HistorySizeBytes, suggestContinueAsNew(s))
-	w.appendEvents(ev)
+	if len(wt.SpeculativeEvents) > 0 {
+		ev.EventId = wt.ScheduledEventId + 1
+		wt.SpeculativeEvents = append(wt.SpeculativeEvents, ev)
+	} else {
+		w.appendEvents(ev)
+	}
 	w.t.delTask(op.TaskKey)
 	w.t.delTimer(wt.TimerKey) // a sticky task's schedule-to-start timeout
 	wt.TaskKey, wt.TimerKey = nil, nil
@@ -61,6 +66,7 @@ func (w *run) startWorkflowTask(op *fsmpb.RecordTaskStarted) *Result {
 		WorkflowType: s.WorkflowType, TaskQueue: wt.TaskQueue, NormalTaskQueue: s.TaskQueue, Sticky: wt.Sticky,
 		PreviousStartedEventID: s.LastCompletedStartedEventId, StartedEventID: wt.StartedEventId,
 		Attempt: wt.Attempt, ScheduledTime: wt.ScheduledTime, StartedTime: wt.StartedTime,
+		SpeculativeEvents: wt.SpeculativeEvents,
 	}}
 }
 

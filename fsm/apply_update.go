@@ -29,10 +29,11 @@ func (t *txn) admitUpdate(op *fsmpb.AdmitUpdate) *Result {
 		return &Result{Err: err}
 	}
 	if _, known := w.st.Updates[op.UpdateId]; !known {
-		if w.wftStarted() {
+		switch {
+		case w.wftStarted():
 			w.st.UpdateRequested = true
-		} else {
-			w.ensureWorkflowTask()
+		case w.st.WorkflowTask == nil:
+			w.scheduleSpeculativeWorkflowTask()
 		}
 		w.save()
 	}

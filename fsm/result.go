@@ -6,6 +6,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 )
@@ -75,6 +76,10 @@ type Result struct {
 	// WorkflowTask is set by RecordTaskStarted for a workflow task, by an
 	// eager start and by a completion with return_new_workflow_task.
 	WorkflowTask *StartedWorkflowTask
+	// ResetHistoryEventID: the completed task was speculative and dropped;
+	// the worker rewinds its history to this event (Temporal's
+	// reset_history_event_id: the last completed task's started event).
+	ResetHistoryEventID int64
 	// ActivityTask is set by RecordTaskStarted for an activity task.
 	ActivityTask *StartedActivityTask
 	// CancelRequested answers a heartbeat.
@@ -102,6 +107,9 @@ type StartedWorkflowTask struct {
 	Attempt                int32
 	ScheduledTime          int64
 	StartedTime            int64
+	// SpeculativeEvents: the task is speculative; its Scheduled and Started
+	// events are not in history, and the worker's history ends with them.
+	SpeculativeEvents []*historypb.HistoryEvent
 }
 
 // StartedActivityTask is what an activity poller needs.

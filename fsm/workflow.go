@@ -96,6 +96,7 @@ func nanosOf(d *durationpb.Duration) int64 {
 // event whose started_event_id is -1 refers to the ActivityTaskStarted event
 // written just before it (both are produced together when an activity ends).
 func (w *run) appendEvents(evs ...*historypb.HistoryEvent) {
+	w.materializeSpeculative()
 	var lastStarted int64
 	for _, ev := range evs {
 		if w.meta != nil {
@@ -166,9 +167,19 @@ func (w *run) ensureWorkflowTask() {
 // backoff timer goes and the first workflow task may be scheduled. It
 // reports false for a cron or retry backoff, which signals do not end.
 func (w *run) endStartDelay() bool {
-	s := w.st
-	if !s.StartDelay {
+	if !w.st.StartDelay {
 		return false
+	}
+	w.dropFirstTaskBackoff()
+	return true
+}
+
+// dropFirstTaskBackoff removes a pending first-task backoff (start delay,
+// cron or retry) and its timer.
+func (w *run) dropFirstTaskBackoff() {
+	s := w.st
+	if s.FirstWorkflowTaskBackoff == 0 {
+		return
 	}
 	keep := s.TimerKeys[:0]
 	for _, k := range s.TimerKeys {
@@ -181,7 +192,39 @@ func (w *run) endStartDelay() bool {
 	}
 	s.TimerKeys = keep
 	s.FirstWorkflowTaskBackoff, s.StartDelay = 0, false
-	return true
+}
+
+// Speculative workflow tasks. An update admitted while the run has no
+// workflow task pending gets one that writes no events (Temporal's
+// speculative task): its Scheduled and Started events wait in
+// WorkflowTaskInfo.SpeculativeEvents with the ids they will have, and the
+// poll response carries them. Any other event written to the run writes
+// them first (materializeSpeculative); a completion with no commands and
+// only rejections drops them (discardSpeculative), so updates a workflow
+// rejects do not grow its history.
+
+// scheduleSpeculativeWorkflowTask schedules a speculative task on the queue
+// a normal one would use.
+func (w *run) scheduleSpeculativeWorkflowTask() {
+	w.scheduleWorkflowTaskAs(1, true)
+}
+
+// materializeSpeculative writes a speculative task's events (with the ids
+// they were given: nothing was written since) ahead of any other event: from
+// then on it is a normal task. The run has had a workflow task, so a pending
+// first-task backoff ends (Temporal skips it once a task existed).
+func (w *run) materializeSpeculative() {
+	wt := w.st.WorkflowTask
+	if wt == nil || len(wt.SpeculativeEvents) == 0 {
+		return
+	}
+	evs := wt.SpeculativeEvents
+	wt.SpeculativeEvents = nil
+	meta := w.meta
+	w.meta = nil
+	w.appendEvents(evs...)
+	w.meta = meta
+	w.dropFirstTaskBackoff()
 }
 
 // scheduleWorkflowTask schedules the next workflow task: on the sticky
@@ -189,6 +232,10 @@ func (w *run) endStartDelay() bool {
 // schedule-to-start timeout that falls back to the normal queue), else on the
 // workflow's task queue.
 func (w *run) scheduleWorkflowTask(attempt int32) {
+	w.scheduleWorkflowTaskAs(attempt, false)
+}
+
+func (w *run) scheduleWorkflowTaskAs(attempt int32, speculative bool) {
 	s := w.st
 	queue, kind := s.TaskQueue, enumspb.TASK_QUEUE_KIND_NORMAL
 	if s.StickyTaskQueue != "" {
@@ -196,7 +243,11 @@ func (w *run) scheduleWorkflowTask(attempt int32) {
 	}
 	ev := w.workflowTaskScheduledEvent(&taskqueuepb.TaskQueue{Name: queue, Kind: kind, NormalName: normalName(s, kind)},
 		s.TaskTimeout, attempt)
-	w.appendEvents(ev)
+	if speculative {
+		ev.EventId = s.NextEventId
+	} else {
+		w.appendEvents(ev)
+	}
 	key := w.t.addTask(&fsmpb.TaskRow{
 		Namespace: s.Namespace, TaskQueue: queue, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
 		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: ev.EventId, Attempt: attempt,
@@ -204,6 +255,9 @@ func (w *run) scheduleWorkflowTask(attempt int32) {
 	s.WorkflowTask = &fsmpb.WorkflowTaskInfo{
 		ScheduledEventId: ev.EventId, Attempt: attempt, TaskQueue: queue,
 		ScheduledTime: w.t.now, TaskKey: key, Sticky: kind == enumspb.TASK_QUEUE_KIND_STICKY,
+	}
+	if speculative {
+		s.WorkflowTask.SpeculativeEvents = []*historypb.HistoryEvent{ev}
 	}
 	if s.WorkflowTask.Sticky {
 		timeout := s.StickyScheduleToStartTimeout

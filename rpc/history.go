@@ -146,6 +146,13 @@ func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflow
 
 func (s *Service) historyPage(ns, wfID, runID string, from, upTo int64, pageSize int, closed, wait bool, nextEventID int64) *workflowservice.GetWorkflowExecutionHistoryResponse {
 	evs, next := s.fsm.ReadHistory(ns, wfID, runID, from, upTo, pageSize)
+	if next == 0 && upTo > 0 && upTo >= nextEventID {
+		// A worker paging through a speculative task's history: its last
+		// page ends with the task's events, which are not in storage.
+		if st, err := s.fsm.GetState(ns, wfID, runID); err == nil && st.WorkflowTask != nil {
+			evs = appendSpeculative(evs, st.WorkflowTask.SpeculativeEvents, from, upTo)
+		}
+	}
 	resp := &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{Events: evs}}
 	switch {
 	case next > 0:
@@ -259,4 +266,15 @@ func describe(st *fsmpb.WorkflowState) *workflowservice.DescribeWorkflowExecutio
 		resp.PendingWorkflowTask = p
 	}
 	return resp
+}
+
+// appendSpeculative adds a speculative workflow task's events (kept in the
+// run's state, not in storage) that fall in [from, upTo] to a history read.
+func appendSpeculative(evs, speculative []*historypb.HistoryEvent, from, upTo int64) []*historypb.HistoryEvent {
+	for _, ev := range speculative {
+		if ev.EventId >= from && ev.EventId <= upTo {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
 }

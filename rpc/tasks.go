@@ -75,6 +75,9 @@ func (s *Service) workflowTaskResponse(wt *fsm.StartedWorkflowTask) *workflowser
 		from = wt.PreviousStartedEventID + 1
 	}
 	events, next := s.fsm.ReadHistory(tok.Namespace, tok.WorkflowId, tok.RunId, from, wt.StartedEventID, defaultHistoryPageSize)
+	if next == 0 {
+		events = appendSpeculative(events, wt.SpeculativeEvents, from, wt.StartedEventID)
+	}
 	resp := &workflowservice.PollWorkflowTaskQueueResponse{
 		TaskToken:                  mustToken(tok),
 		WorkflowExecution:          &commonpb.WorkflowExecution{WorkflowId: tok.WorkflowId, RunId: tok.RunId},
@@ -184,7 +187,7 @@ func (s *Service) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 	if err != nil {
 		return nil, err
 	}
-	resp := &workflowservice.RespondWorkflowTaskCompletedResponse{}
+	resp := &workflowservice.RespondWorkflowTaskCompletedResponse{ResetHistoryEventId: res.ResetHistoryEventID}
 	for _, at := range res.EagerActivities {
 		resp.ActivityTasks = append(resp.ActivityTasks, activityTaskResponse(at))
 	}

@@ -2193,8 +2193,15 @@ type WorkflowTaskInfo struct {
 	TaskKey          []byte                 `protobuf:"bytes,9,opt,name=task_key,json=taskKey,proto3" json:"task_key,omitempty"`
 	TimerKey         []byte                 `protobuf:"bytes,10,opt,name=timer_key,json=timerKey,proto3" json:"timer_key,omitempty"`
 	Sticky           bool                   `protobuf:"varint,11,opt,name=sticky,proto3" json:"sticky,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// A speculative task (scheduled for an update while nothing else was
+	// pending, as Temporal's): its WorkflowTaskScheduled (and, once started,
+	// WorkflowTaskStarted) events, with the ids they will have, kept here
+	// instead of in history. Any other event written to the run writes them
+	// first (the task becomes a normal one); a completion with no commands and
+	// only update rejections drops them, so history does not grow.
+	SpeculativeEvents []*v15.HistoryEvent `protobuf:"bytes,12,rep,name=speculative_events,json=speculativeEvents,proto3" json:"speculative_events,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *WorkflowTaskInfo) Reset() {
@@ -2302,6 +2309,13 @@ func (x *WorkflowTaskInfo) GetSticky() bool {
 		return x.Sticky
 	}
 	return false
+}
+
+func (x *WorkflowTaskInfo) GetSpeculativeEvents() []*v15.HistoryEvent {
+	if x != nil {
+		return x.SpeculativeEvents
+	}
+	return nil
 }
 
 type ActivityInfo struct {
@@ -3447,7 +3461,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"CurrentRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12F\n" +
 	"\x06status\x18\x02 \x01(\x0e2..temporal.api.enums.v1.WorkflowExecutionStatusR\x06status\x12*\n" +
-	"\x11create_request_id\x18\x03 \x01(\tR\x0fcreateRequestId\"\x81\x03\n" +
+	"\x11create_request_id\x18\x03 \x01(\tR\x0fcreateRequestId\"\xd7\x03\n" +
 	"\x10WorkflowTaskInfo\x12,\n" +
 	"\x12scheduled_event_id\x18\x01 \x01(\x03R\x10scheduledEventId\x12(\n" +
 	"\x10started_event_id\x18\x02 \x01(\x03R\x0estartedEventId\x12\x18\n" +
@@ -3461,7 +3475,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\btask_key\x18\t \x01(\fR\ataskKey\x12\x1b\n" +
 	"\ttimer_key\x18\n" +
 	" \x01(\fR\btimerKey\x12\x16\n" +
-	"\x06sticky\x18\v \x01(\bR\x06sticky\"\x99\n" +
+	"\x06sticky\x18\v \x01(\bR\x06sticky\x12T\n" +
+	"\x12speculative_events\x18\f \x03(\v2%.temporal.api.history.v1.HistoryEventR\x11speculativeEvents\"\x99\n" +
 	"\n" +
 	"\fActivityInfo\x12,\n" +
 	"\x12scheduled_event_id\x18\x01 \x01(\x03R\x10scheduledEventId\x12\x1f\n" +
@@ -3679,11 +3694,11 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*v13.NamespaceInfo)(nil),                          // 51: temporal.api.namespace.v1.NamespaceInfo
 	(*v13.NamespaceConfig)(nil),                        // 52: temporal.api.namespace.v1.NamespaceConfig
 	(v14.WorkflowExecutionStatus)(0),                   // 53: temporal.api.enums.v1.WorkflowExecutionStatus
-	(*v11.ActivityType)(nil),                           // 54: temporal.api.common.v1.ActivityType
-	(*v11.Header)(nil),                                 // 55: temporal.api.common.v1.Header
-	(*v11.RetryPolicy)(nil),                            // 56: temporal.api.common.v1.RetryPolicy
-	(*v11.WorkflowType)(nil),                           // 57: temporal.api.common.v1.WorkflowType
-	(*v15.HistoryEvent)(nil),                           // 58: temporal.api.history.v1.HistoryEvent
+	(*v15.HistoryEvent)(nil),                           // 54: temporal.api.history.v1.HistoryEvent
+	(*v11.ActivityType)(nil),                           // 55: temporal.api.common.v1.ActivityType
+	(*v11.Header)(nil),                                 // 56: temporal.api.common.v1.Header
+	(*v11.RetryPolicy)(nil),                            // 57: temporal.api.common.v1.RetryPolicy
+	(*v11.WorkflowType)(nil),                           // 58: temporal.api.common.v1.WorkflowType
 	(*v11.Memo)(nil),                                   // 59: temporal.api.common.v1.Memo
 	(*v11.SearchAttributes)(nil),                       // 60: temporal.api.common.v1.SearchAttributes
 	(*v16.WorkflowExecutionInfo)(nil),                  // 61: temporal.api.workflow.v1.WorkflowExecutionInfo
@@ -3733,37 +3748,38 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	0,  // 39: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
 	1,  // 40: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
 	53, // 41: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	54, // 42: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
-	55, // 43: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
-	48, // 44: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
-	56, // 45: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	48, // 46: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	49, // 47: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
-	57, // 48: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	53, // 49: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	28, // 50: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
-	36, // 51: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	37, // 52: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
-	58, // 53: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
-	59, // 54: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
-	60, // 55: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
-	34, // 56: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
-	38, // 57: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	56, // 58: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	39, // 59: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
-	61, // 60: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
-	62, // 61: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
-	57, // 62: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	63, // 63: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
-	29, // 64: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
-	30, // 65: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
-	35, // 66: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
-	33, // 67: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
-	68, // [68:68] is the sub-list for method output_type
-	68, // [68:68] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	54, // 42: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
+	55, // 43: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
+	56, // 44: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
+	48, // 45: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
+	57, // 46: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	48, // 47: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	49, // 48: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
+	58, // 49: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	53, // 50: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	28, // 51: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
+	36, // 52: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	37, // 53: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
+	54, // 54: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
+	59, // 55: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
+	60, // 56: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
+	34, // 57: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
+	38, // 58: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	57, // 59: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	39, // 60: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	61, // 61: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
+	62, // 62: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
+	58, // 63: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	63, // 64: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	29, // 65: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
+	30, // 66: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
+	35, // 67: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
+	33, // 68: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
+	69, // [69:69] is the sub-list for method output_type
+	69, // [69:69] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
