@@ -119,8 +119,22 @@ func testUpdate(t *testing.T, c client.Client, rec *replayLog) {
 	if got, err := update(2, client.WorkflowUpdateStageCompleted); err != nil || got != 2 {
 		t.Fatalf("update 2 (completed stage): %d, %v", got, err)
 	}
+	// Settled first: no task pending (an update admitted while a task ran
+	// asks for another one).
+	var before int
+	testutil.EventuallyTrue(t, 10*time.Second, "the workflow idle", func() bool {
+		d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+		evs := history(t, c, run.GetID(), run.GetRunID()).Events
+		before = len(evs)
+		return err == nil && d.PendingWorkflowTask == nil
+	})
 	if _, err := update(-1, client.WorkflowUpdateStageCompleted); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Fatalf("update -1: %v, want the validator's rejection", err)
+	}
+	// A rejected update's workflow task is speculative, as on Temporal: it
+	// leaves no events, and the worker rewinds its cached history.
+	if h := history(t, c, run.GetID(), run.GetRunID()); len(h.Events) != before {
+		t.Fatalf("the rejected update wrote events: %d before, now %s", before, eventTypes(h))
 	}
 	if got, err := update(3, client.WorkflowUpdateStageAccepted); err != nil || got != 5 {
 		t.Fatalf("update 3 (accepted stage): %d, %v", got, err)
