@@ -151,3 +151,22 @@ func (e *Engine) Update(ns, wfID, runID, id string) *PendingUpdate {
 func (e *Engine) AdmittedUpdates(ns, wfID, runID string) []*PendingUpdate {
 	return e.updates.forRun(ns, wfID, runID)
 }
+
+// ForgetUpdate drops an update admitted for a run that was not created (an
+// update-with-start whose start failed), waking its waiters.
+func (e *Engine) ForgetUpdate(ns, wfID, runID, id string) {
+	e.updates.forget(ns, wfID, runID, id)
+}
+
+func (r *updateRegistry) forget(ns, wfID, runID, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := updateKey(ns, wfID, runID, id)
+	if p, ok := r.pending[k]; ok {
+		p.mu.Lock()
+		close(p.changed)
+		p.changed = make(chan struct{})
+		p.mu.Unlock()
+		delete(r.pending, k)
+	}
+}

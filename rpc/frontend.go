@@ -179,41 +179,8 @@ func checkID(field, v string) error {
 }
 
 func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
-	if err := s.validate(req); err != nil {
+	if err := s.checkStart(req); err != nil {
 		return nil, err
-	}
-	if err := s.checkNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	for _, c := range []struct{ f, v string }{
-		{"workflow_id", req.GetWorkflowId()}, {"workflow_type.name", req.GetWorkflowType().GetName()},
-		{"task_queue.name", req.GetTaskQueue().GetName()},
-	} {
-		if err := checkID(c.f, c.v); err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range []struct {
-		f string
-		v int64
-	}{
-		{"workflow_execution_timeout", req.GetWorkflowExecutionTimeout().AsDuration().Nanoseconds()},
-		{"workflow_run_timeout", req.GetWorkflowRunTimeout().AsDuration().Nanoseconds()},
-		{"workflow_task_timeout", req.GetWorkflowTaskTimeout().AsDuration().Nanoseconds()},
-	} {
-		if d.v < 0 {
-			return nil, invalidArg("%s: must not be negative", d.f)
-		}
-	}
-	if err := checkStartSchedule(req.GetCronSchedule(), req.GetWorkflowStartDelay()); err != nil {
-		return nil, err
-	}
-	if err := checkBlobs(blob("input", req.GetInput()), blob("memo", req.GetMemo()),
-		blob("search_attributes", req.GetSearchAttributes()), blob("header", req.GetHeader())); err != nil {
-		return nil, err
-	}
-	if req.RequestId == "" {
-		req.RequestId = uuid.NewString()
 	}
 	res, err := s.apply(ctx, &fsmpb.Command{RequestId: req.RequestId, Op: &fsmpb.Command_StartWorkflow{StartWorkflow: &fsmpb.StartWorkflow{
 		RunId: uuid.NewString(), Request: req,
@@ -226,6 +193,48 @@ func (s *Service) StartWorkflowExecution(ctx context.Context, req *workflowservi
 		resp.EagerWorkflowTask = s.workflowTaskResponse(res.WorkflowTask)
 	}
 	return resp, nil
+}
+
+// checkStart validates a start request (alone or in update-with-start) and
+// gives it a request id if it has none.
+func (s *Service) checkStart(req *workflowservice.StartWorkflowExecutionRequest) error {
+	if err := s.validate(req); err != nil {
+		return err
+	}
+	if err := s.checkNamespace(req.GetNamespace()); err != nil {
+		return err
+	}
+	for _, c := range []struct{ f, v string }{
+		{"workflow_id", req.GetWorkflowId()}, {"workflow_type.name", req.GetWorkflowType().GetName()},
+		{"task_queue.name", req.GetTaskQueue().GetName()},
+	} {
+		if err := checkID(c.f, c.v); err != nil {
+			return err
+		}
+	}
+	for _, d := range []struct {
+		f string
+		v int64
+	}{
+		{"workflow_execution_timeout", req.GetWorkflowExecutionTimeout().AsDuration().Nanoseconds()},
+		{"workflow_run_timeout", req.GetWorkflowRunTimeout().AsDuration().Nanoseconds()},
+		{"workflow_task_timeout", req.GetWorkflowTaskTimeout().AsDuration().Nanoseconds()},
+	} {
+		if d.v < 0 {
+			return invalidArg("%s: must not be negative", d.f)
+		}
+	}
+	if err := checkStartSchedule(req.GetCronSchedule(), req.GetWorkflowStartDelay()); err != nil {
+		return err
+	}
+	if err := checkBlobs(blob("input", req.GetInput()), blob("memo", req.GetMemo()),
+		blob("search_attributes", req.GetSearchAttributes()), blob("header", req.GetHeader())); err != nil {
+		return err
+	}
+	if req.RequestId == "" {
+		req.RequestId = uuid.NewString()
+	}
+	return nil
 }
 
 func (s *Service) SignalWorkflowExecution(ctx context.Context, req *workflowservice.SignalWorkflowExecutionRequest) (*workflowservice.SignalWorkflowExecutionResponse, error) {

@@ -60,7 +60,7 @@ var gates = map[string]gate{
 
 	// Workflow executions.
 	wfs + "StartWorkflowExecution":             write,
-	wfs + "ExecuteMultiOperation":              unimp,
+	wfs + "ExecuteMultiOperation":              write,
 	wfs + "GetWorkflowExecutionHistory":        read,
 	wfs + "GetWorkflowExecutionHistoryReverse": read,
 	wfs + "RequestCancelWorkflowExecution":     write,

@@ -55,15 +55,29 @@ func (s *Service) updateMessages(ns, wfID, runID string, startedEventID int64) [
 }
 
 func (s *Service) UpdateWorkflowExecution(ctx context.Context, req *workflowservice.UpdateWorkflowExecutionRequest) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
-	if err := s.validate(req); err != nil {
+	if err := s.checkUpdate(req); err != nil {
 		return nil, err
 	}
 	e := req.GetWorkflowExecution()
+	st, err := s.fsm.GetState(req.Namespace, e.GetWorkflowId(), e.GetRunId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return s.updateRun(ctx, st, req)
+}
+
+// checkUpdate validates an update request (alone or in update-with-start)
+// and gives it an update id if it has none.
+func (s *Service) checkUpdate(req *workflowservice.UpdateWorkflowExecutionRequest) error {
+	if err := s.validate(req); err != nil {
+		return err
+	}
+	e := req.GetWorkflowExecution()
 	if err := s.checkNamespaceID(req.GetNamespace(), "workflow_execution.workflow_id", e.GetWorkflowId()); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkID("request.input.name", req.GetRequest().GetInput().GetName()); err != nil {
-		return nil, err
+		return err
 	}
 	if req.Request.Meta == nil {
 		req.Request.Meta = &updatepb.Meta{}
@@ -71,11 +85,13 @@ func (s *Service) UpdateWorkflowExecution(ctx context.Context, req *workflowserv
 	if req.Request.Meta.UpdateId == "" {
 		req.Request.Meta.UpdateId = uuid.NewString()
 	}
+	return nil
+}
+
+// updateRun admits the update to the run st (or finds it known) and waits
+// for the stage the request asks for.
+func (s *Service) updateRun(ctx context.Context, st *fsmpb.WorkflowState, req *workflowservice.UpdateWorkflowExecutionRequest) (*workflowservice.UpdateWorkflowExecutionResponse, error) {
 	id := req.Request.Meta.UpdateId
-	st, err := s.fsm.GetState(req.Namespace, e.GetWorkflowId(), e.GetRunId())
-	if err != nil {
-		return nil, toStatus(err)
-	}
 	if info := st.Updates[id]; info != nil {
 		return s.waitUpdate(ctx, st, id, req.GetWaitPolicy().GetLifecycleStage())
 	}

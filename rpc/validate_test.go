@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,7 +14,9 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	querypb "go.temporal.io/api/query/v1"
+	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -523,4 +526,98 @@ func TestValidateTaskRequests(t *testing.T) {
 			t.Fatalf("complete after the rejected failure: %v", err)
 		}
 	})
+}
+
+// TestValidateUpdateWithStart: ExecuteMultiOperation refuses what Temporal
+// refuses, with its messages: anything but exactly [Start, Update] as a
+// whole, a bad operation as MultiOperationExecution naming it (the other
+// one "aborted"); nothing is started.
+func TestValidateUpdateWithStart(t *testing.T) {
+	e := newValEnv(t)
+	updateOf := func(id string) *workflowservice.UpdateWorkflowExecutionRequest {
+		return &workflowservice.UpdateWorkflowExecutionRequest{
+			Namespace: valNS, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id},
+			Request: &updatepb.Request{Input: &updatepb.Input{Name: "u"}},
+		}
+	}
+	multi := func(ops ...any) *workflowservice.ExecuteMultiOperationRequest {
+		req := &workflowservice.ExecuteMultiOperationRequest{Namespace: valNS}
+		for _, op := range ops {
+			switch op := op.(type) {
+			case *workflowservice.StartWorkflowExecutionRequest:
+				req.Operations = append(req.Operations, &workflowservice.ExecuteMultiOperationRequest_Operation{
+					Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_StartWorkflow{StartWorkflow: op}})
+			case *workflowservice.UpdateWorkflowExecutionRequest:
+				req.Operations = append(req.Operations, &workflowservice.ExecuteMultiOperationRequest_Operation{
+					Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_UpdateWorkflow{UpdateWorkflow: op}})
+			}
+		}
+		return req
+	}
+	for _, tc := range []struct {
+		name    string
+		req     func(id string) *workflowservice.ExecuteMultiOperationRequest
+		op      int // the failing operation (-1: the whole request)
+		message string
+	}{
+		{"start only", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			return multi(startRequest(id))
+		}, -1, "Operations have to be exactly [Start, Update]."},
+		{"update first", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			return multi(updateOf(id), startRequest(id))
+		}, -1, "Operations have to be exactly [Start, Update]."},
+		{"cron", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			s := startRequest(id)
+			s.CronSchedule = "@every 1m"
+			return multi(s, updateOf(id))
+		}, 0, "CronSchedule is not allowed."},
+		{"start delay", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			s := startRequest(id)
+			s.WorkflowStartDelay = durationpb.New(time.Minute)
+			return multi(s, updateOf(id))
+		}, 0, "WorkflowStartDelay is not supported."},
+		{"start without a workflow type", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			s := startRequest(id)
+			s.WorkflowType = nil
+			return multi(s, updateOf(id))
+		}, 0, "workflow_type"},
+		{"run id", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			u := updateOf(id)
+			u.WorkflowExecution.RunId = "r"
+			return multi(startRequest(id), u)
+		}, 1, "RunId is not allowed."},
+		{"other workflow id", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			return multi(startRequest(id), updateOf(id+"-other"))
+		}, 1, "WorkflowId is not consistent with previous operation(s)."},
+		{"other namespace", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			u := updateOf(id)
+			u.Namespace = "elsewhere"
+			return multi(startRequest(id), u)
+		}, 1, "Operation namespace did not match request's namespace."},
+		{"no update name", func(id string) *workflowservice.ExecuteMultiOperationRequest {
+			u := updateOf(id)
+			u.Request.Input.Name = ""
+			return multi(startRequest(id), u)
+		}, 1, "request.input.name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := e.id("uws")
+			_, err := e.ws.ExecuteMultiOperation(e.ctx(), tc.req(id))
+			if tc.op < 0 {
+				requireInvalid(t, err, tc.message)
+			} else {
+				var multiErr *serviceerror.MultiOperationExecution
+				if !errors.As(serviceerror.FromStatus(status.Convert(err)), &multiErr) {
+					t.Fatalf("got %v, want MultiOperationExecution", err)
+				}
+				errs := multiErr.OperationErrors()
+				var aborted *serviceerror.MultiOperationAborted
+				if len(errs) != 2 || !errors.As(errs[1-tc.op], &aborted) {
+					t.Fatalf("operation errors %v, want operation %d's and the other aborted", errs, tc.op)
+				}
+				requireInvalid(t, serviceerror.ToStatus(errs[tc.op]).Err(), tc.message)
+			}
+			e.wantNoWorkflow(id)
+		})
+	}
 }

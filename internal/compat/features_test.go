@@ -55,6 +55,7 @@ func TestFeatures(t *testing.T) {
 			{"QueryClosed", testQueryClosed},
 			{"QueryNoWorker", testQueryNoWorker},
 			{"Update", testUpdate},
+			{"UpdateWithStart", testUpdateWithStart},
 			{"ChildOutcomes", testChildOutcomes},
 			{"ParentClosePolicies", testParentClosePolicies},
 			{"ContinueAsNewChain", testContinueAsNewChain},

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -153,4 +154,61 @@ func testUpdate(t *testing.T, c client.Client, rec *replayLog) {
 			len(accepted), len(completed), eventTypes(h))
 	}
 	rec.add(t, c, "update", run.GetID(), run.GetRunID(), CounterUpdateWorkflow)
+}
+
+// Update-with-start (ExecuteMultiOperation): starts the run and delivers the
+// update on its first task; attaches to the running run under USE_EXISTING;
+// refuses a running id under FAIL with Temporal's per-operation error; and
+// refuses what Temporal refuses (a cron schedule) naming the start.
+func testUpdateWithStart(t *testing.T, c client.Client, rec *replayLog) {
+	tq := taskQueue(t)
+	startWorker(t, c, tq, []any{CounterUpdateWorkflow}, nil)
+	ctx := testutil.Context(t, 30*time.Second)
+	id := tq + "-wf"
+	uws := func(policy enumspb.WorkflowIdConflictPolicy, n int, mod func(*client.StartWorkflowOptions)) (client.WorkflowUpdateHandle, error) {
+		opts := client.StartWorkflowOptions{ID: id, TaskQueue: tq, WorkflowIDConflictPolicy: policy}
+		if mod != nil {
+			mod(&opts)
+		}
+		return c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: c.NewWithStartWorkflowOperation(opts, CounterUpdateWorkflow),
+			UpdateOptions: client.UpdateWorkflowOptions{
+				UpdateName: "add", Args: []any{n}, WaitForStage: client.WorkflowUpdateStageCompleted,
+			},
+		})
+	}
+	h, err := uws(enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, 2, nil)
+	if err != nil {
+		t.Fatalf("update-with-start (no run): %v", err)
+	}
+	var got int
+	if err := h.Get(ctx, &got); err != nil || got != 2 {
+		t.Fatalf("update result %d, %v; want 2", got, err)
+	}
+	firstRun := h.RunID()
+	if h, err = uws(enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, 3, nil); err != nil {
+		t.Fatalf("update-with-start (running, USE_EXISTING): %v", err)
+	}
+	if err := h.Get(ctx, &got); err != nil || got != 5 || h.RunID() != firstRun {
+		t.Fatalf("update result %d, %v on run %s; want 5 on the running %s", got, err, h.RunID(), firstRun)
+	}
+	_, err = uws(enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, 1, nil)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) || !strings.Contains(err.Error(), "Workflow execution is already running") {
+		t.Fatalf("update-with-start (running, FAIL): %v (%T), want WorkflowExecutionAlreadyStarted", err, err)
+	}
+	_, err = uws(enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, 1, func(o *client.StartWorkflowOptions) {
+		o.CronSchedule = "@every 1m"
+	})
+	var invalid *serviceerror.InvalidArgument
+	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "CronSchedule is not allowed") {
+		t.Fatalf("update-with-start with a cron schedule: %v (%T), want InvalidArgument", err, err)
+	}
+	signal(t, c, id, "done", nil)
+	var total int
+	getResult(t, c.GetWorkflow(ctx, id, firstRun), &total)
+	if total != 5 {
+		t.Fatalf("total %d, want 5", total)
+	}
+	rec.add(t, c, "update-with-start", id, firstRun, CounterUpdateWorkflow)
 }
