@@ -32,7 +32,7 @@ awk -F'\t' -v list="$list" '
 	BEGIN {
 		while ((getline line < list) > 0) {
 			if (line ~ /^#/ || line == "") continue
-			split(line, f, "\t"); feature[f[1]] = f[2]
+			split(line, col, "\t"); feature[col[1]] = col[2]
 		}
 	}
 	{ total++; result[$1] = $2; why[$1] = $4 }
@@ -48,6 +48,6 @@ awk -F'\t' -v list="$list" '
 			}
 		}
 		printf "%d of %d tests that pass on Temporal'"'"'s dev server pass here\n", passed, total
-		for (f in n) printf "  unsupported %-40s %d\n", f, n[f]
+		for (name in n) printf "  unsupported %-40s %d\n", name, n[name]
 		if (bad || stale) exit 1
 	}' "$out/run/compare.tsv"
