@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Drives the official `temporal` CLI against a dev engine and fails on any
 # error: workflow start|execute|list|count|describe|show|signal|query|update|
+# execute-update-with-start|
 # cancel|terminate|stack and operator namespace list|describe|create.
 #
 # The CLI is installed once with `go install` (pinned below) into
@@ -170,6 +171,15 @@ t workflow describe --workflow-id conv-2 --output json >"$out"
 expect "status.*terminated" "$out"
 t workflow show --workflow-id conv-2 --output json >"$out"
 expect "smoke test" "$out"
+
+echo "== workflow execute-update-with-start (starts the run, its first task runs the update)"
+t workflow execute-update-with-start --workflow-id conv-3 --type Conversation --task-queue cli --input '"dave"' \
+  --id-conflict-policy Fail --update-name set-greeting --update-input '"Hey"' | tee "$out"
+expect "Hello" "$out" # the update returns the old greeting
+t workflow execute-update-with-start --workflow-id conv-3 --type Conversation --task-queue cli --input '"dave"' \
+  --id-conflict-policy UseExisting --update-name set-greeting --update-input '"Hi"' | tee "$out"
+expect "Hey" "$out" # the same run: it returns the greeting the first update set
+t workflow terminate --workflow-id conv-3 --reason "smoke test"
 
 echo "== a malformed query is refused with its position"
 if t workflow list --query "WorkflowId = " >"$out" 2>&1; then
