@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/raftflow/engine/internal/testutil"
@@ -85,6 +86,30 @@ func TestThreeNodeFollower(t *testing.T) {
 			signal(t, c, id, "done", nil)
 			getResult(t, run, &got)
 			replay(t, c, id, run.GetRunID(), CounterUpdateWorkflow)
+		}},
+		{"UpdateWithStart", func(t *testing.T, id string) {
+			ctx := testutil.Context(t, 30*time.Second)
+			h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+				StartWorkflowOperation: c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+					ID: id, TaskQueue: tq, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+				}, CounterUpdateWorkflow),
+				UpdateOptions: client.UpdateWorkflowOptions{
+					UpdateName: "add", Args: []any{4}, WaitForStage: client.WorkflowUpdateStageCompleted,
+				},
+			})
+			var got int
+			if err == nil {
+				err = h.Get(ctx, &got)
+			}
+			if err != nil || got != 4 {
+				t.Fatalf("update-with-start: %d, %v", got, err)
+			}
+			signal(t, c, id, "done", nil)
+			getResult(t, c.GetWorkflow(ctx, id, h.RunID()), &got)
+			if got != 4 {
+				t.Fatalf("result %d, want 4", got)
+			}
+			replay(t, c, id, h.RunID(), CounterUpdateWorkflow)
 		}},
 		{"ContinueAsNew", func(t *testing.T, id string) {
 			run := start(t, c, tq, id, ChainWorkflow, chainInput{Step: 1, Last: 3})
