@@ -51,7 +51,10 @@ func (s *Service) GetClusterInfo(ctx context.Context, _ *workflowservice.GetClus
 func describeNS(rec *fsmpb.NamespaceRecord) *workflowservice.DescribeNamespaceResponse {
 	info := proto.Clone(rec.Info).(*namespacepb.NamespaceInfo)
 	// ShutdownWorker completes the stopping worker's polls (see shutdown.go).
-	info.Capabilities = &namespacepb.NamespaceInfo_Capabilities{WorkerPollCompleteOnShutdown: true, EagerWorkflowStart: true}
+	// What Temporal's defaults enable and the engine serves (the UI and the
+	// SDKs read these): updates, sync and async-accepted, included.
+	info.Capabilities = &namespacepb.NamespaceInfo_Capabilities{WorkerPollCompleteOnShutdown: true, EagerWorkflowStart: true,
+		SyncUpdate: true, AsyncUpdate: true}
 	return &workflowservice.DescribeNamespaceResponse{
 		NamespaceInfo: info,
 		Config:        rec.Config,

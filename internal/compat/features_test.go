@@ -56,6 +56,7 @@ func TestFeatures(t *testing.T) {
 			{"QueryNoWorker", testQueryNoWorker},
 			{"Update", testUpdate},
 			{"UpdateWithStart", testUpdateWithStart},
+			{"NamespaceUpdateCapabilities", testNamespaceUpdateCapabilities},
 			{"ChildOutcomes", testChildOutcomes},
 			{"ParentClosePolicies", testParentClosePolicies},
 			{"ContinueAsNewChain", testContinueAsNewChain},

@@ -8,6 +8,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/raftflow/engine/internal/testutil"
@@ -211,4 +212,17 @@ func testUpdateWithStart(t *testing.T, c client.Client, rec *replayLog) {
 		t.Fatalf("total %d, want 5", total)
 	}
 	rec.add(t, c, "update-with-start", id, firstRun, CounterUpdateWorkflow)
+}
+
+// The namespace says it serves updates, sync and async-accepted, as
+// Temporal's does with its defaults (the Web UI reads these).
+func testNamespaceUpdateCapabilities(t *testing.T, c client.Client, _ *replayLog) {
+	ns, err := c.WorkflowService().DescribeNamespace(testutil.Context(t, 10*time.Second),
+		&workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps := ns.GetNamespaceInfo().GetCapabilities(); !caps.GetSyncUpdate() || !caps.GetAsyncUpdate() {
+		t.Fatalf("namespace capabilities %v: updates not announced", caps)
+	}
 }
