@@ -342,3 +342,40 @@ func TestUpdateNamespace(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchAttributeRegistration: OperatorService registration pins a
+// namespace's custom search attribute types; a conflicting type or removing
+// an unknown name refuses the whole command and writes nothing.
+func TestSearchAttributeRegistration(t *testing.T) {
+	sa := func(ns string, add map[string]enumspb.IndexedValueType, remove ...string) *fsmpb.Command {
+		return &fsmpb.Command{Op: &fsmpb.Command_SearchAttributes{SearchAttributes: &fsmpb.SearchAttributes{
+			Namespace: ns, Add: add, Remove: remove}}}
+	}
+	h := newHarness(t)
+	h.applyOK(sa(DefaultNamespace, map[string]enumspb.IndexedValueType{
+		"CustomerId": enumspb.INDEXED_VALUE_TYPE_KEYWORD, "Amount": enumspb.INDEXED_VALUE_TYPE_DOUBLE}))
+	types := h.f.SearchAttributeTypes()
+	if types["CustomerId"] != enumspb.INDEXED_VALUE_TYPE_KEYWORD || types["Amount"] != enumspb.INDEXED_VALUE_TYPE_DOUBLE {
+		t.Fatalf("registered types %v", types)
+	}
+	h.applyOK(sa(DefaultNamespace, map[string]enumspb.IndexedValueType{"CustomerId": enumspb.INDEXED_VALUE_TYPE_KEYWORD}))
+	before := h.f.Digest()
+	h.applyErr(sa(DefaultNamespace, map[string]enumspb.IndexedValueType{
+		"Other": enumspb.INDEXED_VALUE_TYPE_INT, "CustomerId": enumspb.INDEXED_VALUE_TYPE_INT}), ErrInvalidArgument)
+	h.applyErr(sa(DefaultNamespace, nil, "Amount", "Nope"), ErrInvalidArgument)
+	h.applyErr(sa("no-such-namespace", map[string]enumspb.IndexedValueType{"X": enumspb.INDEXED_VALUE_TYPE_INT}), ErrNamespaceNotFound)
+	if h.f.Digest() != before {
+		t.Fatalf("a refused registration changed the state")
+	}
+	// A first use does not override a registration.
+	h.start("wf", func(r *workflowservice.StartWorkflowExecutionRequest) {
+		r.SearchAttributes = typedSA("Amount", "Int", `3`)
+	})
+	if got := h.f.SearchAttributeTypes()["Amount"]; got != enumspb.INDEXED_VALUE_TYPE_DOUBLE {
+		t.Fatalf("Amount is %v after a use, want the registered Double", got)
+	}
+	h.applyOK(sa(DefaultNamespace, nil, "Amount"))
+	if _, ok := h.f.SearchAttributeTypes()["Amount"]; ok {
+		t.Fatalf("Amount still registered after its removal")
+	}
+}

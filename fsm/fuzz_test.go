@@ -417,6 +417,11 @@ func (d *driver) misc() {
 		d.apply(&fsmpb.Command{Op: &fsmpb.Command_UpdateNamespace{UpdateNamespace: &fsmpb.UpdateNamespace{
 			Request: &workflowservice.UpdateNamespaceRequest{Namespace: fuzzNamespaces[d.intn(len(fuzzNamespaces))],
 				Config: &namespacepb.NamespaceConfig{WorkflowExecutionRetentionTtl: durp(ttl)}}}}})
+	case 7:
+		// No fuzz input read here, so the seed corpora keep their meaning:
+		// registering twice is a no-op, the namespace always exists.
+		d.apply(&fsmpb.Command{Op: &fsmpb.Command_SearchAttributes{SearchAttributes: &fsmpb.SearchAttributes{
+			Namespace: DefaultNamespace, Add: map[string]enumspb.IndexedValueType{"FuzzAttr": enumspb.INDEXED_VALUE_TYPE_KEYWORD}}}})
 	case 13:
 		d.apply(&fsmpb.Command{Op: &fsmpb.Command_DeleteWorkflow{DeleteWorkflow: &fsmpb.DeleteWorkflow{
 			Namespace: DefaultNamespace, WorkflowId: d.wfID(), Identity: "admin"}}})

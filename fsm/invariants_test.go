@@ -113,6 +113,21 @@ func checkInvariants(t testing.TB, f *FSM) {
 			return row
 		}
 		if wt := st.WorkflowTask; wt != nil {
+			eventAt := eventAt
+			if spec := wt.SpeculativeEvents; len(spec) > 0 {
+				// A speculative task's events follow the history, unwritten.
+				for i, ev := range spec {
+					if ev.EventId != st.NextEventId+int64(i) {
+						fail("speculative workflow task event %d has id %d, want %d", i, ev.EventId, st.NextEventId+int64(i))
+					}
+				}
+				eventAt = func(id int64) *historypb.HistoryEvent {
+					if i := id - st.NextEventId; i >= 0 && i < int64(len(spec)) {
+						return spec[i]
+					}
+					return nil
+				}
+			}
 			if ev := eventAt(wt.ScheduledEventId); ev.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED {
 				fail("workflow task scheduled id %d is not a WorkflowTaskScheduled event", wt.ScheduledEventId)
 			}

@@ -199,3 +199,52 @@ func lastStr(k []byte) (string, bool) {
 	}
 	return string(rest[2:]), true
 }
+
+// searchAttrType reads the type pinned for a namespace's custom search
+// attribute (registered or first used), if any.
+func (t *txn) searchAttrType(ns, name string) (enumspb.IndexedValueType, bool) {
+	k := searchAttrKey(ns, name)
+	v, c, err := t.b.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false
+	}
+	if err != nil {
+		storageFail("read %x: %v", k, err)
+	}
+	defer c.Close()
+	return enumspb.IndexedValueType(decodeU64(v)), true
+}
+
+// searchAttributes registers (add) and unregisters (remove) custom search
+// attributes of a namespace (OperatorService). A name already pinned with
+// another type refuses the whole request, as does removing a name the
+// namespace does not have; re-adding with the same type is a no-op, as in
+// Temporal. Nothing is written unless every name is valid.
+func (t *txn) searchAttributes(op *fsmpb.SearchAttributes) *Result {
+	ns := op.GetNamespace()
+	if ns != DefaultNamespace && !t.get(namespaceKey(ns), &fsmpb.NamespaceRecord{}) {
+		return &Result{Err: ErrNamespaceNotFound}
+	}
+	names := make([]string, 0, len(op.Add))
+	for name := range op.Add {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if cur, ok := t.searchAttrType(ns, name); ok && cur != op.Add[name] {
+			return &Result{Err: invalidArg("search attribute %s already exists with type %s", name, cur)}
+		}
+	}
+	for _, name := range op.Remove {
+		if _, ok := t.searchAttrType(ns, name); !ok {
+			return &Result{Err: invalidArg("Search attribute %s doesn't exist.", name)}
+		}
+	}
+	for _, name := range names {
+		t.setRaw(searchAttrKey(ns, name), encodeU64(uint64(op.Add[name])))
+	}
+	for _, name := range op.Remove {
+		t.del(searchAttrKey(ns, name))
+	}
+	return &Result{}
+}

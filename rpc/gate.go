@@ -190,8 +190,8 @@ var gates = map[string]gate{
 
 	// OperatorService: only what the Web UI needs (see operator).
 	ops + "ListSearchAttributes":     read,
-	ops + "AddSearchAttributes":      unimp,
-	ops + "RemoveSearchAttributes":   unimp,
+	ops + "AddSearchAttributes":      write,
+	ops + "RemoveSearchAttributes":   write,
 	ops + "DeleteNamespace":          unimp,
 	ops + "AddOrUpdateRemoteCluster": unimp,
 	ops + "RemoveRemoteCluster":      unimp,

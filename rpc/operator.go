@@ -7,13 +7,16 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 
+	"github.com/raftflow/engine/fsm/fsmpb"
 	"github.com/raftflow/engine/rpc/visquery"
 )
 
-// operator serves the one OperatorService method the Web UI needs on every
-// page; the rest of the service (registering search attributes, remote
-// clusters, Nexus endpoints) is Unimplemented: raftflow needs no search
-// attribute registration and has no multi-cluster replication.
+// operator serves the OperatorService methods about search attributes (the
+// Web UI lists them on every page; setup scripts register them with
+// `temporal operator search-attribute create`); remote clusters and Nexus
+// endpoints are Unimplemented: raftflow has no multi-cluster replication.
+// Registration is optional here: an attribute nobody registered is still
+// accepted, its type pinned by its first use.
 type operator struct {
 	operatorservice.UnimplementedOperatorServiceServer
 	s *Service
@@ -40,4 +43,78 @@ func (o operator) ListSearchAttributes(ctx context.Context, req *operatorservice
 		}
 	}
 	return &operatorservice.ListSearchAttributesResponse{SystemAttributes: system, CustomAttributes: custom}, nil
+}
+
+// AddSearchAttributes registers custom search attributes for a namespace,
+// pinning their types. Temporal's checks and messages: a reserved (system)
+// name, an unknown type, an empty request; re-adding a name with its type
+// is a no-op; with another type it is refused (Temporal ignores it).
+func (o operator) AddSearchAttributes(ctx context.Context, req *operatorservice.AddSearchAttributesRequest) (*operatorservice.AddSearchAttributesResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
+	if err := o.checkSearchAttributeNamespace(req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	if len(req.GetSearchAttributes()) == 0 {
+		return nil, invalidArg("SearchAttributes are not set on request.")
+	}
+	for name, typ := range req.GetSearchAttributes() {
+		if err := checkCustomSearchAttributeName(name); err != nil {
+			return nil, err
+		}
+		if _, ok := enumspb.IndexedValueType_name[int32(typ)]; !ok || typ == enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED {
+			return nil, invalidArg("Unknown search attribute type: %v.", typ)
+		}
+	}
+	if _, err := o.s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_SearchAttributes{SearchAttributes: &fsmpb.SearchAttributes{
+		Namespace: req.Namespace, Add: req.SearchAttributes,
+	}}}); err != nil {
+		return nil, err
+	}
+	return &operatorservice.AddSearchAttributesResponse{}, nil
+}
+
+// RemoveSearchAttributes unregisters custom search attributes of a
+// namespace: their types are no longer pinned (values already stored stay).
+func (o operator) RemoveSearchAttributes(ctx context.Context, req *operatorservice.RemoveSearchAttributesRequest) (*operatorservice.RemoveSearchAttributesResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
+	if err := o.checkSearchAttributeNamespace(req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	if len(req.GetSearchAttributes()) == 0 {
+		return nil, invalidArg("SearchAttributes are not set on request.")
+	}
+	for _, name := range req.GetSearchAttributes() {
+		if err := checkCustomSearchAttributeName(name); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := o.s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_SearchAttributes{SearchAttributes: &fsmpb.SearchAttributes{
+		Namespace: req.Namespace, Remove: req.SearchAttributes,
+	}}}); err != nil {
+		return nil, err
+	}
+	return &operatorservice.RemoveSearchAttributesResponse{}, nil
+}
+
+func (o operator) checkSearchAttributeNamespace(ns string) error {
+	if ns == "" {
+		return invalidArg("Namespace is not set on request.")
+	}
+	return o.s.checkNamespace(ns)
+}
+
+// checkCustomSearchAttributeName refuses an empty, overlong or system name.
+func checkCustomSearchAttributeName(name string) error {
+	if err := checkID("search_attributes", name); err != nil {
+		return err
+	}
+	_, extra := extraSystemAttributes[name]
+	if _, sys := visquery.SystemSearchAttributes()[name]; sys || extra {
+		return invalidArg("Search attribute %s is reserved by system.", name)
+	}
+	return nil
 }

@@ -2,7 +2,8 @@
 # Drives the official `temporal` CLI against a dev engine and fails on any
 # error: workflow start|execute|list|count|describe|show|signal|query|update|
 # execute-update-with-start|
-# cancel|terminate|stack and operator namespace list|describe|create.
+# cancel|terminate|stack, operator namespace list|describe|create and
+# operator search-attribute create|list|remove.
 #
 # The CLI is installed once with `go install` (pinned below) into
 # $(go env GOPATH)/bin and reused on later runs. The engine runs on ports the
@@ -107,6 +108,15 @@ t operator namespace list | tee "$out"
 expect cli-ns "$out"
 t operator namespace describe --namespace cli-ns | tee "$out"
 expect cli-ns "$out"
+
+echo "== operator search-attribute (registered before any workflow, as setup scripts do)"
+t operator search-attribute create --name CustomerId --type Keyword
+t operator search-attribute create --name CustomerId --type Keyword # again: a no-op
+t operator search-attribute list | tee "$out"
+expect CustomerId "$out"
+t operator search-attribute remove --name CustomerId --yes
+t operator search-attribute list | tee "$out"
+if grep -q CustomerId "$out"; then echo "the removed search attribute is still listed"; exit 1; fi
 
 echo "== workflow execute (runs an activity)"
 t workflow execute --type Greet --task-queue cli --workflow-id greet-1 --input '"cli"' | tee "$out"

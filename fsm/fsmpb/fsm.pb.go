@@ -11,13 +11,13 @@
 package fsmpb
 
 import (
-	v11 "go.temporal.io/api/common/v1"
-	v14 "go.temporal.io/api/enums/v1"
-	v12 "go.temporal.io/api/failure/v1"
+	v12 "go.temporal.io/api/common/v1"
+	v1 "go.temporal.io/api/enums/v1"
+	v13 "go.temporal.io/api/failure/v1"
 	v15 "go.temporal.io/api/history/v1"
-	v13 "go.temporal.io/api/namespace/v1"
+	v14 "go.temporal.io/api/namespace/v1"
 	v16 "go.temporal.io/api/workflow/v1"
-	v1 "go.temporal.io/api/workflowservice/v1"
+	v11 "go.temporal.io/api/workflowservice/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -192,6 +192,7 @@ type Command struct {
 	//	*Command_AdmitUpdate
 	//	*Command_UpdateNamespace
 	//	*Command_DeleteWorkflow
+	//	*Command_SearchAttributes
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -419,6 +420,15 @@ func (x *Command) GetDeleteWorkflow() *DeleteWorkflow {
 	return nil
 }
 
+func (x *Command) GetSearchAttributes() *SearchAttributes {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SearchAttributes); ok {
+			return x.SearchAttributes
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -499,6 +509,10 @@ type Command_DeleteWorkflow struct {
 	DeleteWorkflow *DeleteWorkflow `protobuf:"bytes,51,opt,name=delete_workflow,json=deleteWorkflow,proto3,oneof"`
 }
 
+type Command_SearchAttributes struct {
+	SearchAttributes *SearchAttributes `protobuf:"bytes,52,opt,name=search_attributes,json=searchAttributes,proto3,oneof"`
+}
+
 func (*Command_StartWorkflow) isCommand_Op() {}
 
 func (*Command_SignalWorkflow) isCommand_Op() {}
@@ -537,6 +551,71 @@ func (*Command_UpdateNamespace) isCommand_Op() {}
 
 func (*Command_DeleteWorkflow) isCommand_Op() {}
 
+func (*Command_SearchAttributes) isCommand_Op() {}
+
+// SearchAttributes registers (OperatorService.AddSearchAttributes) or
+// removes custom search attributes of a namespace: a registered attribute's
+// type is pinned as the first use pins it.
+type SearchAttributes struct {
+	state         protoimpl.MessageState         `protogen:"open.v1"`
+	Namespace     string                         `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Add           map[string]v1.IndexedValueType `protobuf:"bytes,2,rep,name=add,proto3" json:"add,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=temporal.api.enums.v1.IndexedValueType"`
+	Remove        []string                       `protobuf:"bytes,3,rep,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchAttributes) Reset() {
+	*x = SearchAttributes{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchAttributes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchAttributes) ProtoMessage() {}
+
+func (x *SearchAttributes) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchAttributes.ProtoReflect.Descriptor instead.
+func (*SearchAttributes) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SearchAttributes) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *SearchAttributes) GetAdd() map[string]v1.IndexedValueType {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+func (x *SearchAttributes) GetRemove() []string {
+	if x != nil {
+		return x.Remove
+	}
+	return nil
+}
+
 type Noop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -545,7 +624,7 @@ type Noop struct {
 
 func (x *Noop) Reset() {
 	*x = Noop{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[1]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +636,7 @@ func (x *Noop) String() string {
 func (*Noop) ProtoMessage() {}
 
 func (x *Noop) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[1]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,21 +649,21 @@ func (x *Noop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Noop.ProtoReflect.Descriptor instead.
 func (*Noop) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{1}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{2}
 }
 
 type StartWorkflow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// run_id is generated by the leader before proposing.
-	RunId         string                            `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Request       *v1.StartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	RunId         string                             `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Request       *v11.StartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StartWorkflow) Reset() {
 	*x = StartWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +675,7 @@ func (x *StartWorkflow) String() string {
 func (*StartWorkflow) ProtoMessage() {}
 
 func (x *StartWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +688,7 @@ func (x *StartWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartWorkflow.ProtoReflect.Descriptor instead.
 func (*StartWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{2}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StartWorkflow) GetRunId() string {
@@ -619,7 +698,7 @@ func (x *StartWorkflow) GetRunId() string {
 	return ""
 }
 
-func (x *StartWorkflow) GetRequest() *v1.StartWorkflowExecutionRequest {
+func (x *StartWorkflow) GetRequest() *v11.StartWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -627,15 +706,15 @@ func (x *StartWorkflow) GetRequest() *v1.StartWorkflowExecutionRequest {
 }
 
 type SignalWorkflow struct {
-	state         protoimpl.MessageState             `protogen:"open.v1"`
-	Request       *v1.SignalWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	state         protoimpl.MessageState              `protogen:"open.v1"`
+	Request       *v11.SignalWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SignalWorkflow) Reset() {
 	*x = SignalWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +726,7 @@ func (x *SignalWorkflow) String() string {
 func (*SignalWorkflow) ProtoMessage() {}
 
 func (x *SignalWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,10 +739,10 @@ func (x *SignalWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalWorkflow.ProtoReflect.Descriptor instead.
 func (*SignalWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{3}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *SignalWorkflow) GetRequest() *v1.SignalWorkflowExecutionRequest {
+func (x *SignalWorkflow) GetRequest() *v11.SignalWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -673,15 +752,15 @@ func (x *SignalWorkflow) GetRequest() *v1.SignalWorkflowExecutionRequest {
 type SignalWithStart struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// run_id is used if a new run is started.
-	RunId         string                                      `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Request       *v1.SignalWithStartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	RunId         string                                       `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Request       *v11.SignalWithStartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SignalWithStart) Reset() {
 	*x = SignalWithStart{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +772,7 @@ func (x *SignalWithStart) String() string {
 func (*SignalWithStart) ProtoMessage() {}
 
 func (x *SignalWithStart) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +785,7 @@ func (x *SignalWithStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalWithStart.ProtoReflect.Descriptor instead.
 func (*SignalWithStart) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{4}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SignalWithStart) GetRunId() string {
@@ -716,7 +795,7 @@ func (x *SignalWithStart) GetRunId() string {
 	return ""
 }
 
-func (x *SignalWithStart) GetRequest() *v1.SignalWithStartWorkflowExecutionRequest {
+func (x *SignalWithStart) GetRequest() *v11.SignalWithStartWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -737,7 +816,7 @@ type AdmitUpdate struct {
 
 func (x *AdmitUpdate) Reset() {
 	*x = AdmitUpdate{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +828,7 @@ func (x *AdmitUpdate) String() string {
 func (*AdmitUpdate) ProtoMessage() {}
 
 func (x *AdmitUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +841,7 @@ func (x *AdmitUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitUpdate.ProtoReflect.Descriptor instead.
 func (*AdmitUpdate) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AdmitUpdate) GetNamespace() string {
@@ -794,15 +873,15 @@ func (x *AdmitUpdate) GetUpdateId() string {
 }
 
 type RequestCancelWorkflow struct {
-	state         protoimpl.MessageState                    `protogen:"open.v1"`
-	Request       *v1.RequestCancelWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	state         protoimpl.MessageState                     `protogen:"open.v1"`
+	Request       *v11.RequestCancelWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RequestCancelWorkflow) Reset() {
 	*x = RequestCancelWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +893,7 @@ func (x *RequestCancelWorkflow) String() string {
 func (*RequestCancelWorkflow) ProtoMessage() {}
 
 func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,10 +906,10 @@ func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestCancelWorkflow.ProtoReflect.Descriptor instead.
 func (*RequestCancelWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
 }
 
-func (x *RequestCancelWorkflow) GetRequest() *v1.RequestCancelWorkflowExecutionRequest {
+func (x *RequestCancelWorkflow) GetRequest() *v11.RequestCancelWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -838,15 +917,15 @@ func (x *RequestCancelWorkflow) GetRequest() *v1.RequestCancelWorkflowExecutionR
 }
 
 type TerminateWorkflow struct {
-	state         protoimpl.MessageState                `protogen:"open.v1"`
-	Request       *v1.TerminateWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	state         protoimpl.MessageState                 `protogen:"open.v1"`
+	Request       *v11.TerminateWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TerminateWorkflow) Reset() {
 	*x = TerminateWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +937,7 @@ func (x *TerminateWorkflow) String() string {
 func (*TerminateWorkflow) ProtoMessage() {}
 
 func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,10 +950,10 @@ func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflow.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *TerminateWorkflow) GetRequest() *v1.TerminateWorkflowExecutionRequest {
+func (x *TerminateWorkflow) GetRequest() *v11.TerminateWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -892,7 +971,7 @@ type ResetSticky struct {
 
 func (x *ResetSticky) Reset() {
 	*x = ResetSticky{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +983,7 @@ func (x *ResetSticky) String() string {
 func (*ResetSticky) ProtoMessage() {}
 
 func (x *ResetSticky) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +996,7 @@ func (x *ResetSticky) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetSticky.ProtoReflect.Descriptor instead.
 func (*ResetSticky) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResetSticky) GetNamespace() string {
@@ -954,7 +1033,7 @@ type RecordTaskStarted struct {
 
 func (x *RecordTaskStarted) Reset() {
 	*x = RecordTaskStarted{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1045,7 @@ func (x *RecordTaskStarted) String() string {
 func (*RecordTaskStarted) ProtoMessage() {}
 
 func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1058,7 @@ func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTaskStarted.ProtoReflect.Descriptor instead.
 func (*RecordTaskStarted) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RecordTaskStarted) GetTaskKey() []byte {
@@ -1004,9 +1083,9 @@ func (x *RecordTaskStarted) GetPollRequestId() string {
 }
 
 type CompleteWorkflowTask struct {
-	state   protoimpl.MessageState                  `protogen:"open.v1"`
-	Token   *TaskToken                              `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Request *v1.RespondWorkflowTaskCompletedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	state   protoimpl.MessageState                   `protogen:"open.v1"`
+	Token   *TaskToken                               `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Request *v11.RespondWorkflowTaskCompletedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	// new_run_ids are leader-generated run ids, consumed in order by commands
 	// that start runs (child workflows, continue-as-new).
 	NewRunIds     []string `protobuf:"bytes,3,rep,name=new_run_ids,json=newRunIds,proto3" json:"new_run_ids,omitempty"`
@@ -1016,7 +1095,7 @@ type CompleteWorkflowTask struct {
 
 func (x *CompleteWorkflowTask) Reset() {
 	*x = CompleteWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1107,7 @@ func (x *CompleteWorkflowTask) String() string {
 func (*CompleteWorkflowTask) ProtoMessage() {}
 
 func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1120,7 @@ func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteWorkflowTask.ProtoReflect.Descriptor instead.
 func (*CompleteWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CompleteWorkflowTask) GetToken() *TaskToken {
@@ -1051,7 +1130,7 @@ func (x *CompleteWorkflowTask) GetToken() *TaskToken {
 	return nil
 }
 
-func (x *CompleteWorkflowTask) GetRequest() *v1.RespondWorkflowTaskCompletedRequest {
+func (x *CompleteWorkflowTask) GetRequest() *v11.RespondWorkflowTaskCompletedRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -1066,9 +1145,9 @@ func (x *CompleteWorkflowTask) GetNewRunIds() []string {
 }
 
 type FailWorkflowTask struct {
-	state   protoimpl.MessageState               `protogen:"open.v1"`
-	Token   *TaskToken                           `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Request *v1.RespondWorkflowTaskFailedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	state   protoimpl.MessageState                `protogen:"open.v1"`
+	Token   *TaskToken                            `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Request *v11.RespondWorkflowTaskFailedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	// terminate_reason, when set, also terminates the workflow with this
 	// reason after recording the failed task (Temporal's answer to a command
 	// whose payload exceeds the size limit).
@@ -1079,7 +1158,7 @@ type FailWorkflowTask struct {
 
 func (x *FailWorkflowTask) Reset() {
 	*x = FailWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1170,7 @@ func (x *FailWorkflowTask) String() string {
 func (*FailWorkflowTask) ProtoMessage() {}
 
 func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1183,7 @@ func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailWorkflowTask.ProtoReflect.Descriptor instead.
 func (*FailWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FailWorkflowTask) GetToken() *TaskToken {
@@ -1114,7 +1193,7 @@ func (x *FailWorkflowTask) GetToken() *TaskToken {
 	return nil
 }
 
-func (x *FailWorkflowTask) GetRequest() *v1.RespondWorkflowTaskFailedRequest {
+func (x *FailWorkflowTask) GetRequest() *v11.RespondWorkflowTaskFailedRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -1131,15 +1210,15 @@ func (x *FailWorkflowTask) GetTerminateReason() string {
 // UpdateNamespace changes a namespace's description, owner, data, state or
 // retention (fields left unset are kept).
 type UpdateNamespace struct {
-	state         protoimpl.MessageState     `protogen:"open.v1"`
-	Request       *v1.UpdateNamespaceRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	state         protoimpl.MessageState      `protogen:"open.v1"`
+	Request       *v11.UpdateNamespaceRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateNamespace) Reset() {
 	*x = UpdateNamespace{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1230,7 @@ func (x *UpdateNamespace) String() string {
 func (*UpdateNamespace) ProtoMessage() {}
 
 func (x *UpdateNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,10 +1243,10 @@ func (x *UpdateNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespace.ProtoReflect.Descriptor instead.
 func (*UpdateNamespace) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
 }
 
-func (x *UpdateNamespace) GetRequest() *v1.UpdateNamespaceRequest {
+func (x *UpdateNamespace) GetRequest() *v11.UpdateNamespaceRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -1188,7 +1267,7 @@ type DeleteWorkflow struct {
 
 func (x *DeleteWorkflow) Reset() {
 	*x = DeleteWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1279,7 @@ func (x *DeleteWorkflow) String() string {
 func (*DeleteWorkflow) ProtoMessage() {}
 
 func (x *DeleteWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1292,7 @@ func (x *DeleteWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflow.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteWorkflow) GetNamespace() string {
@@ -1262,14 +1341,14 @@ type ActivityResult struct {
 	//	*ActivityResult_Canceled
 	Outcome isActivityResult_Outcome `protobuf_oneof:"outcome"`
 	// last_heartbeat_details accompany a failure.
-	LastHeartbeatDetails *v11.Payloads `protobuf:"bytes,13,opt,name=last_heartbeat_details,json=lastHeartbeatDetails,proto3" json:"last_heartbeat_details,omitempty"`
+	LastHeartbeatDetails *v12.Payloads `protobuf:"bytes,13,opt,name=last_heartbeat_details,json=lastHeartbeatDetails,proto3" json:"last_heartbeat_details,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ActivityResult) Reset() {
 	*x = ActivityResult{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1360,7 @@ func (x *ActivityResult) String() string {
 func (*ActivityResult) ProtoMessage() {}
 
 func (x *ActivityResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1373,7 @@ func (x *ActivityResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityResult.ProtoReflect.Descriptor instead.
 func (*ActivityResult) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ActivityResult) GetNamespace() string {
@@ -1353,7 +1432,7 @@ func (x *ActivityResult) GetOutcome() isActivityResult_Outcome {
 	return nil
 }
 
-func (x *ActivityResult) GetCompleted() *v11.Payloads {
+func (x *ActivityResult) GetCompleted() *v12.Payloads {
 	if x != nil {
 		if x, ok := x.Outcome.(*ActivityResult_Completed); ok {
 			return x.Completed
@@ -1362,7 +1441,7 @@ func (x *ActivityResult) GetCompleted() *v11.Payloads {
 	return nil
 }
 
-func (x *ActivityResult) GetFailed() *v12.Failure {
+func (x *ActivityResult) GetFailed() *v13.Failure {
 	if x != nil {
 		if x, ok := x.Outcome.(*ActivityResult_Failed); ok {
 			return x.Failed
@@ -1371,7 +1450,7 @@ func (x *ActivityResult) GetFailed() *v12.Failure {
 	return nil
 }
 
-func (x *ActivityResult) GetCanceled() *v11.Payloads {
+func (x *ActivityResult) GetCanceled() *v12.Payloads {
 	if x != nil {
 		if x, ok := x.Outcome.(*ActivityResult_Canceled); ok {
 			return x.Canceled
@@ -1380,7 +1459,7 @@ func (x *ActivityResult) GetCanceled() *v11.Payloads {
 	return nil
 }
 
-func (x *ActivityResult) GetLastHeartbeatDetails() *v11.Payloads {
+func (x *ActivityResult) GetLastHeartbeatDetails() *v12.Payloads {
 	if x != nil {
 		return x.LastHeartbeatDetails
 	}
@@ -1392,15 +1471,15 @@ type isActivityResult_Outcome interface {
 }
 
 type ActivityResult_Completed struct {
-	Completed *v11.Payloads `protobuf:"bytes,10,opt,name=completed,proto3,oneof"`
+	Completed *v12.Payloads `protobuf:"bytes,10,opt,name=completed,proto3,oneof"`
 }
 
 type ActivityResult_Failed struct {
-	Failed *v12.Failure `protobuf:"bytes,11,opt,name=failed,proto3,oneof"`
+	Failed *v13.Failure `protobuf:"bytes,11,opt,name=failed,proto3,oneof"`
 }
 
 type ActivityResult_Canceled struct {
-	Canceled *v11.Payloads `protobuf:"bytes,12,opt,name=canceled,proto3,oneof"`
+	Canceled *v12.Payloads `protobuf:"bytes,12,opt,name=canceled,proto3,oneof"`
 }
 
 func (*ActivityResult_Completed) isActivityResult_Outcome() {}
@@ -1418,14 +1497,14 @@ type HeartbeatActivity struct {
 	Attempt          int32                  `protobuf:"varint,5,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	ActivityId       string                 `protobuf:"bytes,6,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
 	Identity         string                 `protobuf:"bytes,7,opt,name=identity,proto3" json:"identity,omitempty"`
-	Details          *v11.Payloads          `protobuf:"bytes,8,opt,name=details,proto3" json:"details,omitempty"`
+	Details          *v12.Payloads          `protobuf:"bytes,8,opt,name=details,proto3" json:"details,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *HeartbeatActivity) Reset() {
 	*x = HeartbeatActivity{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1516,7 @@ func (x *HeartbeatActivity) String() string {
 func (*HeartbeatActivity) ProtoMessage() {}
 
 func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1529,7 @@ func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatActivity.ProtoReflect.Descriptor instead.
 func (*HeartbeatActivity) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *HeartbeatActivity) GetNamespace() string {
@@ -1502,7 +1581,7 @@ func (x *HeartbeatActivity) GetIdentity() string {
 	return ""
 }
 
-func (x *HeartbeatActivity) GetDetails() *v11.Payloads {
+func (x *HeartbeatActivity) GetDetails() *v12.Payloads {
 	if x != nil {
 		return x.Details
 	}
@@ -1519,7 +1598,7 @@ type FireTimers struct {
 
 func (x *FireTimers) Reset() {
 	*x = FireTimers{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1610,7 @@ func (x *FireTimers) String() string {
 func (*FireTimers) ProtoMessage() {}
 
 func (x *FireTimers) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1623,7 @@ func (x *FireTimers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FireTimers.ProtoReflect.Descriptor instead.
 func (*FireTimers) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FireTimers) GetKeys() [][]byte {
@@ -1555,16 +1634,16 @@ func (x *FireTimers) GetKeys() [][]byte {
 }
 
 type RegisterNamespace struct {
-	state         protoimpl.MessageState       `protogen:"open.v1"`
-	NamespaceId   string                       `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
-	Request       *v1.RegisterNamespaceRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	state         protoimpl.MessageState        `protogen:"open.v1"`
+	NamespaceId   string                        `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Request       *v11.RegisterNamespaceRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterNamespace) Reset() {
 	*x = RegisterNamespace{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +1655,7 @@ func (x *RegisterNamespace) String() string {
 func (*RegisterNamespace) ProtoMessage() {}
 
 func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1589,7 +1668,7 @@ func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNamespace.ProtoReflect.Descriptor instead.
 func (*RegisterNamespace) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RegisterNamespace) GetNamespaceId() string {
@@ -1599,7 +1678,7 @@ func (x *RegisterNamespace) GetNamespaceId() string {
 	return ""
 }
 
-func (x *RegisterNamespace) GetRequest() *v1.RegisterNamespaceRequest {
+func (x *RegisterNamespace) GetRequest() *v11.RegisterNamespaceRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -1615,7 +1694,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1706,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1719,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetNode) GetNode() *NodeInfo {
@@ -1659,7 +1738,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1750,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1763,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RemoveNode) GetId() string {
@@ -1706,7 +1785,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1797,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +1810,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *NodeInfo) GetId() string {
@@ -1764,15 +1843,15 @@ func (x *NodeInfo) GetHttpAddr() string {
 
 type NamespaceRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Info          *v13.NamespaceInfo     `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
-	Config        *v13.NamespaceConfig   `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	Info          *v14.NamespaceInfo     `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
+	Config        *v14.NamespaceConfig   `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NamespaceRecord) Reset() {
 	*x = NamespaceRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +1863,7 @@ func (x *NamespaceRecord) String() string {
 func (*NamespaceRecord) ProtoMessage() {}
 
 func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,17 +1876,17 @@ func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceRecord.ProtoReflect.Descriptor instead.
 func (*NamespaceRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
 }
 
-func (x *NamespaceRecord) GetInfo() *v13.NamespaceInfo {
+func (x *NamespaceRecord) GetInfo() *v14.NamespaceInfo {
 	if x != nil {
 		return x.Info
 	}
 	return nil
 }
 
-func (x *NamespaceRecord) GetConfig() *v13.NamespaceConfig {
+func (x *NamespaceRecord) GetConfig() *v14.NamespaceConfig {
 	if x != nil {
 		return x.Config
 	}
@@ -1831,7 +1910,7 @@ type TaskToken struct {
 
 func (x *TaskToken) Reset() {
 	*x = TaskToken{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1922,7 @@ func (x *TaskToken) String() string {
 func (*TaskToken) ProtoMessage() {}
 
 func (x *TaskToken) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1935,7 @@ func (x *TaskToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskToken.ProtoReflect.Descriptor instead.
 func (*TaskToken) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TaskToken) GetNamespace() string {
@@ -1932,7 +2011,7 @@ type TaskRow struct {
 
 func (x *TaskRow) Reset() {
 	*x = TaskRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +2023,7 @@ func (x *TaskRow) String() string {
 func (*TaskRow) ProtoMessage() {}
 
 func (x *TaskRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2036,7 @@ func (x *TaskRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRow.ProtoReflect.Descriptor instead.
 func (*TaskRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TaskRow) GetNamespace() string {
@@ -2035,7 +2114,7 @@ type TimerRow struct {
 
 func (x *TimerRow) Reset() {
 	*x = TimerRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2047,7 +2126,7 @@ func (x *TimerRow) String() string {
 func (*TimerRow) ProtoMessage() {}
 
 func (x *TimerRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2139,7 @@ func (x *TimerRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimerRow.ProtoReflect.Descriptor instead.
 func (*TimerRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TimerRow) GetKind() TimerKind {
@@ -2121,17 +2200,17 @@ func (x *TimerRow) GetTimerId() string {
 
 // CurrentRun is the workflow-ID index: the latest run of a workflow ID.
 type CurrentRun struct {
-	state           protoimpl.MessageState      `protogen:"open.v1"`
-	RunId           string                      `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Status          v14.WorkflowExecutionStatus `protobuf:"varint,2,opt,name=status,proto3,enum=temporal.api.enums.v1.WorkflowExecutionStatus" json:"status,omitempty"`
-	CreateRequestId string                      `protobuf:"bytes,3,opt,name=create_request_id,json=createRequestId,proto3" json:"create_request_id,omitempty"`
+	state           protoimpl.MessageState     `protogen:"open.v1"`
+	RunId           string                     `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Status          v1.WorkflowExecutionStatus `protobuf:"varint,2,opt,name=status,proto3,enum=temporal.api.enums.v1.WorkflowExecutionStatus" json:"status,omitempty"`
+	CreateRequestId string                     `protobuf:"bytes,3,opt,name=create_request_id,json=createRequestId,proto3" json:"create_request_id,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CurrentRun) Reset() {
 	*x = CurrentRun{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2222,7 @@ func (x *CurrentRun) String() string {
 func (*CurrentRun) ProtoMessage() {}
 
 func (x *CurrentRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2235,7 @@ func (x *CurrentRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CurrentRun.ProtoReflect.Descriptor instead.
 func (*CurrentRun) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CurrentRun) GetRunId() string {
@@ -2166,11 +2245,11 @@ func (x *CurrentRun) GetRunId() string {
 	return ""
 }
 
-func (x *CurrentRun) GetStatus() v14.WorkflowExecutionStatus {
+func (x *CurrentRun) GetStatus() v1.WorkflowExecutionStatus {
 	if x != nil {
 		return x.Status
 	}
-	return v14.WorkflowExecutionStatus(0)
+	return v1.WorkflowExecutionStatus(0)
 }
 
 func (x *CurrentRun) GetCreateRequestId() string {
@@ -2206,7 +2285,7 @@ type WorkflowTaskInfo struct {
 
 func (x *WorkflowTaskInfo) Reset() {
 	*x = WorkflowTaskInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2218,7 +2297,7 @@ func (x *WorkflowTaskInfo) String() string {
 func (*WorkflowTaskInfo) ProtoMessage() {}
 
 func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2231,7 +2310,7 @@ func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowTaskInfo.ProtoReflect.Descriptor instead.
 func (*WorkflowTaskInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WorkflowTaskInfo) GetScheduledEventId() int64 {
@@ -2322,24 +2401,24 @@ type ActivityInfo struct {
 	state                       protoimpl.MessageState `protogen:"open.v1"`
 	ScheduledEventId            int64                  `protobuf:"varint,1,opt,name=scheduled_event_id,json=scheduledEventId,proto3" json:"scheduled_event_id,omitempty"`
 	ActivityId                  string                 `protobuf:"bytes,2,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
-	ActivityType                *v11.ActivityType      `protobuf:"bytes,3,opt,name=activity_type,json=activityType,proto3" json:"activity_type,omitempty"`
+	ActivityType                *v12.ActivityType      `protobuf:"bytes,3,opt,name=activity_type,json=activityType,proto3" json:"activity_type,omitempty"`
 	TaskQueue                   string                 `protobuf:"bytes,4,opt,name=task_queue,json=taskQueue,proto3" json:"task_queue,omitempty"`
-	Header                      *v11.Header            `protobuf:"bytes,5,opt,name=header,proto3" json:"header,omitempty"`
-	Input                       *v11.Payloads          `protobuf:"bytes,6,opt,name=input,proto3" json:"input,omitempty"`
+	Header                      *v12.Header            `protobuf:"bytes,5,opt,name=header,proto3" json:"header,omitempty"`
+	Input                       *v12.Payloads          `protobuf:"bytes,6,opt,name=input,proto3" json:"input,omitempty"`
 	ScheduleToCloseTimeout      int64                  `protobuf:"varint,7,opt,name=schedule_to_close_timeout,json=scheduleToCloseTimeout,proto3" json:"schedule_to_close_timeout,omitempty"`
 	ScheduleToStartTimeout      int64                  `protobuf:"varint,8,opt,name=schedule_to_start_timeout,json=scheduleToStartTimeout,proto3" json:"schedule_to_start_timeout,omitempty"`
 	StartToCloseTimeout         int64                  `protobuf:"varint,9,opt,name=start_to_close_timeout,json=startToCloseTimeout,proto3" json:"start_to_close_timeout,omitempty"`
 	HeartbeatTimeout            int64                  `protobuf:"varint,10,opt,name=heartbeat_timeout,json=heartbeatTimeout,proto3" json:"heartbeat_timeout,omitempty"`
-	RetryPolicy                 *v11.RetryPolicy       `protobuf:"bytes,11,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	RetryPolicy                 *v12.RetryPolicy       `protobuf:"bytes,11,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	Attempt                     int32                  `protobuf:"varint,12,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	ScheduledTime               int64                  `protobuf:"varint,13,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
 	CurrentAttemptScheduledTime int64                  `protobuf:"varint,14,opt,name=current_attempt_scheduled_time,json=currentAttemptScheduledTime,proto3" json:"current_attempt_scheduled_time,omitempty"`
 	StartedTime                 int64                  `protobuf:"varint,15,opt,name=started_time,json=startedTime,proto3" json:"started_time,omitempty"`
 	StartedIdentity             string                 `protobuf:"bytes,16,opt,name=started_identity,json=startedIdentity,proto3" json:"started_identity,omitempty"`
 	PollRequestId               string                 `protobuf:"bytes,17,opt,name=poll_request_id,json=pollRequestId,proto3" json:"poll_request_id,omitempty"`
-	HeartbeatDetails            *v11.Payloads          `protobuf:"bytes,18,opt,name=heartbeat_details,json=heartbeatDetails,proto3" json:"heartbeat_details,omitempty"`
+	HeartbeatDetails            *v12.Payloads          `protobuf:"bytes,18,opt,name=heartbeat_details,json=heartbeatDetails,proto3" json:"heartbeat_details,omitempty"`
 	LastHeartbeatTime           int64                  `protobuf:"varint,19,opt,name=last_heartbeat_time,json=lastHeartbeatTime,proto3" json:"last_heartbeat_time,omitempty"`
-	LastFailure                 *v12.Failure           `protobuf:"bytes,20,opt,name=last_failure,json=lastFailure,proto3" json:"last_failure,omitempty"`
+	LastFailure                 *v13.Failure           `protobuf:"bytes,20,opt,name=last_failure,json=lastFailure,proto3" json:"last_failure,omitempty"`
 	LastWorkerIdentity          string                 `protobuf:"bytes,21,opt,name=last_worker_identity,json=lastWorkerIdentity,proto3" json:"last_worker_identity,omitempty"`
 	CancelRequested             bool                   `protobuf:"varint,22,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
 	CancelRequestedEventId      int64                  `protobuf:"varint,23,opt,name=cancel_requested_event_id,json=cancelRequestedEventId,proto3" json:"cancel_requested_event_id,omitempty"`
@@ -2353,7 +2432,7 @@ type ActivityInfo struct {
 
 func (x *ActivityInfo) Reset() {
 	*x = ActivityInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2444,7 @@ func (x *ActivityInfo) String() string {
 func (*ActivityInfo) ProtoMessage() {}
 
 func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2457,7 @@ func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityInfo.ProtoReflect.Descriptor instead.
 func (*ActivityInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ActivityInfo) GetScheduledEventId() int64 {
@@ -2395,7 +2474,7 @@ func (x *ActivityInfo) GetActivityId() string {
 	return ""
 }
 
-func (x *ActivityInfo) GetActivityType() *v11.ActivityType {
+func (x *ActivityInfo) GetActivityType() *v12.ActivityType {
 	if x != nil {
 		return x.ActivityType
 	}
@@ -2409,14 +2488,14 @@ func (x *ActivityInfo) GetTaskQueue() string {
 	return ""
 }
 
-func (x *ActivityInfo) GetHeader() *v11.Header {
+func (x *ActivityInfo) GetHeader() *v12.Header {
 	if x != nil {
 		return x.Header
 	}
 	return nil
 }
 
-func (x *ActivityInfo) GetInput() *v11.Payloads {
+func (x *ActivityInfo) GetInput() *v12.Payloads {
 	if x != nil {
 		return x.Input
 	}
@@ -2451,7 +2530,7 @@ func (x *ActivityInfo) GetHeartbeatTimeout() int64 {
 	return 0
 }
 
-func (x *ActivityInfo) GetRetryPolicy() *v11.RetryPolicy {
+func (x *ActivityInfo) GetRetryPolicy() *v12.RetryPolicy {
 	if x != nil {
 		return x.RetryPolicy
 	}
@@ -2500,7 +2579,7 @@ func (x *ActivityInfo) GetPollRequestId() string {
 	return ""
 }
 
-func (x *ActivityInfo) GetHeartbeatDetails() *v11.Payloads {
+func (x *ActivityInfo) GetHeartbeatDetails() *v12.Payloads {
 	if x != nil {
 		return x.HeartbeatDetails
 	}
@@ -2514,7 +2593,7 @@ func (x *ActivityInfo) GetLastHeartbeatTime() int64 {
 	return 0
 }
 
-func (x *ActivityInfo) GetLastFailure() *v12.Failure {
+func (x *ActivityInfo) GetLastFailure() *v13.Failure {
 	if x != nil {
 		return x.LastFailure
 	}
@@ -2575,7 +2654,7 @@ type UserTimerInfo struct {
 
 func (x *UserTimerInfo) Reset() {
 	*x = UserTimerInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2587,7 +2666,7 @@ func (x *UserTimerInfo) String() string {
 func (*UserTimerInfo) ProtoMessage() {}
 
 func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2600,7 +2679,7 @@ func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserTimerInfo.ProtoReflect.Descriptor instead.
 func (*UserTimerInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UserTimerInfo) GetTimerId() string {
@@ -2633,20 +2712,20 @@ func (x *UserTimerInfo) GetTimerKey() []byte {
 
 // WorkflowState is a run's mutable state.
 type WorkflowState struct {
-	state            protoimpl.MessageState      `protogen:"open.v1"`
-	Namespace        string                      `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	WorkflowId       string                      `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
-	RunId            string                      `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	WorkflowType     *v11.WorkflowType           `protobuf:"bytes,4,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
-	TaskQueue        string                      `protobuf:"bytes,5,opt,name=task_queue,json=taskQueue,proto3" json:"task_queue,omitempty"`
-	Status           v14.WorkflowExecutionStatus `protobuf:"varint,6,opt,name=status,proto3,enum=temporal.api.enums.v1.WorkflowExecutionStatus" json:"status,omitempty"`
-	NextEventId      int64                       `protobuf:"varint,7,opt,name=next_event_id,json=nextEventId,proto3" json:"next_event_id,omitempty"`
-	StartTime        int64                       `protobuf:"varint,8,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	CloseTime        int64                       `protobuf:"varint,9,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
-	ExecutionTime    int64                       `protobuf:"varint,10,opt,name=execution_time,json=executionTime,proto3" json:"execution_time,omitempty"`
-	RunTimeout       int64                       `protobuf:"varint,11,opt,name=run_timeout,json=runTimeout,proto3" json:"run_timeout,omitempty"`
-	ExecutionTimeout int64                       `protobuf:"varint,12,opt,name=execution_timeout,json=executionTimeout,proto3" json:"execution_timeout,omitempty"`
-	TaskTimeout      int64                       `protobuf:"varint,13,opt,name=task_timeout,json=taskTimeout,proto3" json:"task_timeout,omitempty"`
+	state            protoimpl.MessageState     `protogen:"open.v1"`
+	Namespace        string                     `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	WorkflowId       string                     `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId            string                     `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	WorkflowType     *v12.WorkflowType          `protobuf:"bytes,4,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
+	TaskQueue        string                     `protobuf:"bytes,5,opt,name=task_queue,json=taskQueue,proto3" json:"task_queue,omitempty"`
+	Status           v1.WorkflowExecutionStatus `protobuf:"varint,6,opt,name=status,proto3,enum=temporal.api.enums.v1.WorkflowExecutionStatus" json:"status,omitempty"`
+	NextEventId      int64                      `protobuf:"varint,7,opt,name=next_event_id,json=nextEventId,proto3" json:"next_event_id,omitempty"`
+	StartTime        int64                      `protobuf:"varint,8,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	CloseTime        int64                      `protobuf:"varint,9,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	ExecutionTime    int64                      `protobuf:"varint,10,opt,name=execution_time,json=executionTime,proto3" json:"execution_time,omitempty"`
+	RunTimeout       int64                      `protobuf:"varint,11,opt,name=run_timeout,json=runTimeout,proto3" json:"run_timeout,omitempty"`
+	ExecutionTimeout int64                      `protobuf:"varint,12,opt,name=execution_timeout,json=executionTimeout,proto3" json:"execution_timeout,omitempty"`
+	TaskTimeout      int64                      `protobuf:"varint,13,opt,name=task_timeout,json=taskTimeout,proto3" json:"task_timeout,omitempty"`
 	// last_completed_started_event_id is the started event id of the last
 	// completed workflow task (the poll response's previous_started_event_id).
 	LastCompletedStartedEventId  int64                     `protobuf:"varint,14,opt,name=last_completed_started_event_id,json=lastCompletedStartedEventId,proto3" json:"last_completed_started_event_id,omitempty"`
@@ -2656,8 +2735,8 @@ type WorkflowState struct {
 	BufferedEvents               []*v15.HistoryEvent       `protobuf:"bytes,18,rep,name=buffered_events,json=bufferedEvents,proto3" json:"buffered_events,omitempty"`
 	SignalRequestIds             []string                  `protobuf:"bytes,19,rep,name=signal_request_ids,json=signalRequestIds,proto3" json:"signal_request_ids,omitempty"`
 	CreateRequestId              string                    `protobuf:"bytes,20,opt,name=create_request_id,json=createRequestId,proto3" json:"create_request_id,omitempty"`
-	Memo                         *v11.Memo                 `protobuf:"bytes,21,opt,name=memo,proto3" json:"memo,omitempty"`
-	SearchAttributes             *v11.SearchAttributes     `protobuf:"bytes,22,opt,name=search_attributes,json=searchAttributes,proto3" json:"search_attributes,omitempty"`
+	Memo                         *v12.Memo                 `protobuf:"bytes,21,opt,name=memo,proto3" json:"memo,omitempty"`
+	SearchAttributes             *v12.SearchAttributes     `protobuf:"bytes,22,opt,name=search_attributes,json=searchAttributes,proto3" json:"search_attributes,omitempty"`
 	StickyTaskQueue              string                    `protobuf:"bytes,23,opt,name=sticky_task_queue,json=stickyTaskQueue,proto3" json:"sticky_task_queue,omitempty"`
 	StickyScheduleToStartTimeout int64                     `protobuf:"varint,24,opt,name=sticky_schedule_to_start_timeout,json=stickyScheduleToStartTimeout,proto3" json:"sticky_schedule_to_start_timeout,omitempty"`
 	HistorySizeBytes             int64                     `protobuf:"varint,25,opt,name=history_size_bytes,json=historySizeBytes,proto3" json:"history_size_bytes,omitempty"`
@@ -2669,7 +2748,7 @@ type WorkflowState struct {
 	Parent                       *ParentInfo               `protobuf:"bytes,31,opt,name=parent,proto3" json:"parent,omitempty"`
 	Children                     map[int64]*ChildInfo      `protobuf:"bytes,32,rep,name=children,proto3" json:"children,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	CancelRequested              bool                      `protobuf:"varint,33,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
-	RetryPolicy                  *v11.RetryPolicy          `protobuf:"bytes,34,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	RetryPolicy                  *v12.RetryPolicy          `protobuf:"bytes,34,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	CronSchedule                 string                    `protobuf:"bytes,35,opt,name=cron_schedule,json=cronSchedule,proto3" json:"cron_schedule,omitempty"`
 	// execution_expiration is the absolute end of the whole chain of runs.
 	ExecutionExpiration int64 `protobuf:"varint,36,opt,name=execution_expiration,json=executionExpiration,proto3" json:"execution_expiration,omitempty"`
@@ -2694,7 +2773,7 @@ type WorkflowState struct {
 
 func (x *WorkflowState) Reset() {
 	*x = WorkflowState{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2706,7 +2785,7 @@ func (x *WorkflowState) String() string {
 func (*WorkflowState) ProtoMessage() {}
 
 func (x *WorkflowState) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2719,7 +2798,7 @@ func (x *WorkflowState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowState.ProtoReflect.Descriptor instead.
 func (*WorkflowState) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WorkflowState) GetNamespace() string {
@@ -2743,7 +2822,7 @@ func (x *WorkflowState) GetRunId() string {
 	return ""
 }
 
-func (x *WorkflowState) GetWorkflowType() *v11.WorkflowType {
+func (x *WorkflowState) GetWorkflowType() *v12.WorkflowType {
 	if x != nil {
 		return x.WorkflowType
 	}
@@ -2757,11 +2836,11 @@ func (x *WorkflowState) GetTaskQueue() string {
 	return ""
 }
 
-func (x *WorkflowState) GetStatus() v14.WorkflowExecutionStatus {
+func (x *WorkflowState) GetStatus() v1.WorkflowExecutionStatus {
 	if x != nil {
 		return x.Status
 	}
-	return v14.WorkflowExecutionStatus(0)
+	return v1.WorkflowExecutionStatus(0)
 }
 
 func (x *WorkflowState) GetNextEventId() int64 {
@@ -2862,14 +2941,14 @@ func (x *WorkflowState) GetCreateRequestId() string {
 	return ""
 }
 
-func (x *WorkflowState) GetMemo() *v11.Memo {
+func (x *WorkflowState) GetMemo() *v12.Memo {
 	if x != nil {
 		return x.Memo
 	}
 	return nil
 }
 
-func (x *WorkflowState) GetSearchAttributes() *v11.SearchAttributes {
+func (x *WorkflowState) GetSearchAttributes() *v12.SearchAttributes {
 	if x != nil {
 		return x.SearchAttributes
 	}
@@ -2953,7 +3032,7 @@ func (x *WorkflowState) GetCancelRequested() bool {
 	return false
 }
 
-func (x *WorkflowState) GetRetryPolicy() *v11.RetryPolicy {
+func (x *WorkflowState) GetRetryPolicy() *v12.RetryPolicy {
 	if x != nil {
 		return x.RetryPolicy
 	}
@@ -3034,7 +3113,7 @@ type VisibilityRecord struct {
 
 func (x *VisibilityRecord) Reset() {
 	*x = VisibilityRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3046,7 +3125,7 @@ func (x *VisibilityRecord) String() string {
 func (*VisibilityRecord) ProtoMessage() {}
 
 func (x *VisibilityRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3059,7 +3138,7 @@ func (x *VisibilityRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VisibilityRecord.ProtoReflect.Descriptor instead.
 func (*VisibilityRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *VisibilityRecord) GetInfo() *v16.WorkflowExecutionInfo {
@@ -3080,7 +3159,7 @@ type UpdateInfo struct {
 
 func (x *UpdateInfo) Reset() {
 	*x = UpdateInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3092,7 +3171,7 @@ func (x *UpdateInfo) String() string {
 func (*UpdateInfo) ProtoMessage() {}
 
 func (x *UpdateInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3105,7 +3184,7 @@ func (x *UpdateInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateInfo.ProtoReflect.Descriptor instead.
 func (*UpdateInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateInfo) GetUpdateId() string {
@@ -3138,14 +3217,14 @@ type ParentInfo struct {
 	// root is the run at the top of the parent chain (the parent's root, or
 	// the parent itself when it has none): Temporal's root_workflow_execution.
 	// Unset in rows written before it existed.
-	Root          *v11.WorkflowExecution `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
+	Root          *v12.WorkflowExecution `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ParentInfo) Reset() {
 	*x = ParentInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3157,7 +3236,7 @@ func (x *ParentInfo) String() string {
 func (*ParentInfo) ProtoMessage() {}
 
 func (x *ParentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3170,7 +3249,7 @@ func (x *ParentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParentInfo.ProtoReflect.Descriptor instead.
 func (*ParentInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ParentInfo) GetNamespace() string {
@@ -3201,7 +3280,7 @@ func (x *ParentInfo) GetInitiatedEventId() int64 {
 	return 0
 }
 
-func (x *ParentInfo) GetRoot() *v11.WorkflowExecution {
+func (x *ParentInfo) GetRoot() *v12.WorkflowExecution {
 	if x != nil {
 		return x.Root
 	}
@@ -3215,15 +3294,15 @@ type ChildInfo struct {
 	Namespace         string                 `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	WorkflowId        string                 `protobuf:"bytes,4,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
 	RunId             string                 `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	WorkflowType      *v11.WorkflowType      `protobuf:"bytes,6,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
-	ParentClosePolicy v14.ParentClosePolicy  `protobuf:"varint,7,opt,name=parent_close_policy,json=parentClosePolicy,proto3,enum=temporal.api.enums.v1.ParentClosePolicy" json:"parent_close_policy,omitempty"`
+	WorkflowType      *v12.WorkflowType      `protobuf:"bytes,6,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
+	ParentClosePolicy v1.ParentClosePolicy   `protobuf:"varint,7,opt,name=parent_close_policy,json=parentClosePolicy,proto3,enum=temporal.api.enums.v1.ParentClosePolicy" json:"parent_close_policy,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ChildInfo) Reset() {
 	*x = ChildInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3235,7 +3314,7 @@ func (x *ChildInfo) String() string {
 func (*ChildInfo) ProtoMessage() {}
 
 func (x *ChildInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3248,7 +3327,7 @@ func (x *ChildInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildInfo.ProtoReflect.Descriptor instead.
 func (*ChildInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ChildInfo) GetInitiatedEventId() int64 {
@@ -3286,25 +3365,25 @@ func (x *ChildInfo) GetRunId() string {
 	return ""
 }
 
-func (x *ChildInfo) GetWorkflowType() *v11.WorkflowType {
+func (x *ChildInfo) GetWorkflowType() *v12.WorkflowType {
 	if x != nil {
 		return x.WorkflowType
 	}
 	return nil
 }
 
-func (x *ChildInfo) GetParentClosePolicy() v14.ParentClosePolicy {
+func (x *ChildInfo) GetParentClosePolicy() v1.ParentClosePolicy {
 	if x != nil {
 		return x.ParentClosePolicy
 	}
-	return v14.ParentClosePolicy(0)
+	return v1.ParentClosePolicy(0)
 }
 
 var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a$temporal/api/common/v1/message.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a&temporal/api/workflow/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\xee\v\n" +
+	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a$temporal/api/common/v1/message.proto\x1a\"temporal/api/enums/v1/common.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a&temporal/api/workflow/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\xc0\f\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -3331,8 +3410,16 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x17request_cancel_workflow\x18\x19 \x01(\v2&.raftflow.fsm.v1.RequestCancelWorkflowH\x00R\x15requestCancelWorkflow\x12A\n" +
 	"\fadmit_update\x18\x1a \x01(\v2\x1c.raftflow.fsm.v1.AdmitUpdateH\x00R\vadmitUpdate\x12M\n" +
 	"\x10update_namespace\x182 \x01(\v2 .raftflow.fsm.v1.UpdateNamespaceH\x00R\x0fupdateNamespace\x12J\n" +
-	"\x0fdelete_workflow\x183 \x01(\v2\x1f.raftflow.fsm.v1.DeleteWorkflowH\x00R\x0edeleteWorkflowB\x04\n" +
-	"\x02op\"\x06\n" +
+	"\x0fdelete_workflow\x183 \x01(\v2\x1f.raftflow.fsm.v1.DeleteWorkflowH\x00R\x0edeleteWorkflow\x12P\n" +
+	"\x11search_attributes\x184 \x01(\v2!.raftflow.fsm.v1.SearchAttributesH\x00R\x10searchAttributesB\x04\n" +
+	"\x02op\"\xe7\x01\n" +
+	"\x10SearchAttributes\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12<\n" +
+	"\x03add\x18\x02 \x03(\v2*.raftflow.fsm.v1.SearchAttributes.AddEntryR\x03add\x12\x16\n" +
+	"\x06remove\x18\x03 \x03(\tR\x06remove\x1a_\n" +
+	"\bAddEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12=\n" +
+	"\x05value\x18\x02 \x01(\x0e2'.temporal.api.enums.v1.IndexedValueTypeR\x05value:\x028\x01\"\x06\n" +
 	"\x04Noop\"\x80\x01\n" +
 	"\rStartWorkflow\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12X\n" +
@@ -3638,148 +3725,154 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_fsmpb_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
-	(TaskKind)(0),                             // 0: raftflow.fsm.v1.TaskKind
-	(TimerKind)(0),                            // 1: raftflow.fsm.v1.TimerKind
-	(*Command)(nil),                           // 2: raftflow.fsm.v1.Command
-	(*Noop)(nil),                              // 3: raftflow.fsm.v1.Noop
-	(*StartWorkflow)(nil),                     // 4: raftflow.fsm.v1.StartWorkflow
-	(*SignalWorkflow)(nil),                    // 5: raftflow.fsm.v1.SignalWorkflow
-	(*SignalWithStart)(nil),                   // 6: raftflow.fsm.v1.SignalWithStart
-	(*AdmitUpdate)(nil),                       // 7: raftflow.fsm.v1.AdmitUpdate
-	(*RequestCancelWorkflow)(nil),             // 8: raftflow.fsm.v1.RequestCancelWorkflow
-	(*TerminateWorkflow)(nil),                 // 9: raftflow.fsm.v1.TerminateWorkflow
-	(*ResetSticky)(nil),                       // 10: raftflow.fsm.v1.ResetSticky
-	(*RecordTaskStarted)(nil),                 // 11: raftflow.fsm.v1.RecordTaskStarted
-	(*CompleteWorkflowTask)(nil),              // 12: raftflow.fsm.v1.CompleteWorkflowTask
-	(*FailWorkflowTask)(nil),                  // 13: raftflow.fsm.v1.FailWorkflowTask
-	(*UpdateNamespace)(nil),                   // 14: raftflow.fsm.v1.UpdateNamespace
-	(*DeleteWorkflow)(nil),                    // 15: raftflow.fsm.v1.DeleteWorkflow
-	(*ActivityResult)(nil),                    // 16: raftflow.fsm.v1.ActivityResult
-	(*HeartbeatActivity)(nil),                 // 17: raftflow.fsm.v1.HeartbeatActivity
-	(*FireTimers)(nil),                        // 18: raftflow.fsm.v1.FireTimers
-	(*RegisterNamespace)(nil),                 // 19: raftflow.fsm.v1.RegisterNamespace
-	(*SetNode)(nil),                           // 20: raftflow.fsm.v1.SetNode
-	(*RemoveNode)(nil),                        // 21: raftflow.fsm.v1.RemoveNode
-	(*NodeInfo)(nil),                          // 22: raftflow.fsm.v1.NodeInfo
-	(*NamespaceRecord)(nil),                   // 23: raftflow.fsm.v1.NamespaceRecord
-	(*TaskToken)(nil),                         // 24: raftflow.fsm.v1.TaskToken
-	(*TaskRow)(nil),                           // 25: raftflow.fsm.v1.TaskRow
-	(*TimerRow)(nil),                          // 26: raftflow.fsm.v1.TimerRow
-	(*CurrentRun)(nil),                        // 27: raftflow.fsm.v1.CurrentRun
-	(*WorkflowTaskInfo)(nil),                  // 28: raftflow.fsm.v1.WorkflowTaskInfo
-	(*ActivityInfo)(nil),                      // 29: raftflow.fsm.v1.ActivityInfo
-	(*UserTimerInfo)(nil),                     // 30: raftflow.fsm.v1.UserTimerInfo
-	(*WorkflowState)(nil),                     // 31: raftflow.fsm.v1.WorkflowState
-	(*VisibilityRecord)(nil),                  // 32: raftflow.fsm.v1.VisibilityRecord
-	(*UpdateInfo)(nil),                        // 33: raftflow.fsm.v1.UpdateInfo
-	(*ParentInfo)(nil),                        // 34: raftflow.fsm.v1.ParentInfo
-	(*ChildInfo)(nil),                         // 35: raftflow.fsm.v1.ChildInfo
-	nil,                                       // 36: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	nil,                                       // 37: raftflow.fsm.v1.WorkflowState.TimersEntry
-	nil,                                       // 38: raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	nil,                                       // 39: raftflow.fsm.v1.WorkflowState.UpdatesEntry
-	(*v1.StartWorkflowExecutionRequest)(nil),  // 40: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	(*v1.SignalWorkflowExecutionRequest)(nil), // 41: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	(*v1.SignalWithStartWorkflowExecutionRequest)(nil), // 42: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
-	(*v1.RequestCancelWorkflowExecutionRequest)(nil),   // 43: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	(*v1.TerminateWorkflowExecutionRequest)(nil),       // 44: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	(*v1.RespondWorkflowTaskCompletedRequest)(nil),     // 45: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	(*v1.RespondWorkflowTaskFailedRequest)(nil),        // 46: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	(*v1.UpdateNamespaceRequest)(nil),                  // 47: temporal.api.workflowservice.v1.UpdateNamespaceRequest
-	(*v11.Payloads)(nil),                               // 48: temporal.api.common.v1.Payloads
-	(*v12.Failure)(nil),                                // 49: temporal.api.failure.v1.Failure
-	(*v1.RegisterNamespaceRequest)(nil),                // 50: temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	(*v13.NamespaceInfo)(nil),                          // 51: temporal.api.namespace.v1.NamespaceInfo
-	(*v13.NamespaceConfig)(nil),                        // 52: temporal.api.namespace.v1.NamespaceConfig
-	(v14.WorkflowExecutionStatus)(0),                   // 53: temporal.api.enums.v1.WorkflowExecutionStatus
-	(*v15.HistoryEvent)(nil),                           // 54: temporal.api.history.v1.HistoryEvent
-	(*v11.ActivityType)(nil),                           // 55: temporal.api.common.v1.ActivityType
-	(*v11.Header)(nil),                                 // 56: temporal.api.common.v1.Header
-	(*v11.RetryPolicy)(nil),                            // 57: temporal.api.common.v1.RetryPolicy
-	(*v11.WorkflowType)(nil),                           // 58: temporal.api.common.v1.WorkflowType
-	(*v11.Memo)(nil),                                   // 59: temporal.api.common.v1.Memo
-	(*v11.SearchAttributes)(nil),                       // 60: temporal.api.common.v1.SearchAttributes
-	(*v16.WorkflowExecutionInfo)(nil),                  // 61: temporal.api.workflow.v1.WorkflowExecutionInfo
-	(*v11.WorkflowExecution)(nil),                      // 62: temporal.api.common.v1.WorkflowExecution
-	(v14.ParentClosePolicy)(0),                         // 63: temporal.api.enums.v1.ParentClosePolicy
+	(TaskKind)(0),                 // 0: raftflow.fsm.v1.TaskKind
+	(TimerKind)(0),                // 1: raftflow.fsm.v1.TimerKind
+	(*Command)(nil),               // 2: raftflow.fsm.v1.Command
+	(*SearchAttributes)(nil),      // 3: raftflow.fsm.v1.SearchAttributes
+	(*Noop)(nil),                  // 4: raftflow.fsm.v1.Noop
+	(*StartWorkflow)(nil),         // 5: raftflow.fsm.v1.StartWorkflow
+	(*SignalWorkflow)(nil),        // 6: raftflow.fsm.v1.SignalWorkflow
+	(*SignalWithStart)(nil),       // 7: raftflow.fsm.v1.SignalWithStart
+	(*AdmitUpdate)(nil),           // 8: raftflow.fsm.v1.AdmitUpdate
+	(*RequestCancelWorkflow)(nil), // 9: raftflow.fsm.v1.RequestCancelWorkflow
+	(*TerminateWorkflow)(nil),     // 10: raftflow.fsm.v1.TerminateWorkflow
+	(*ResetSticky)(nil),           // 11: raftflow.fsm.v1.ResetSticky
+	(*RecordTaskStarted)(nil),     // 12: raftflow.fsm.v1.RecordTaskStarted
+	(*CompleteWorkflowTask)(nil),  // 13: raftflow.fsm.v1.CompleteWorkflowTask
+	(*FailWorkflowTask)(nil),      // 14: raftflow.fsm.v1.FailWorkflowTask
+	(*UpdateNamespace)(nil),       // 15: raftflow.fsm.v1.UpdateNamespace
+	(*DeleteWorkflow)(nil),        // 16: raftflow.fsm.v1.DeleteWorkflow
+	(*ActivityResult)(nil),        // 17: raftflow.fsm.v1.ActivityResult
+	(*HeartbeatActivity)(nil),     // 18: raftflow.fsm.v1.HeartbeatActivity
+	(*FireTimers)(nil),            // 19: raftflow.fsm.v1.FireTimers
+	(*RegisterNamespace)(nil),     // 20: raftflow.fsm.v1.RegisterNamespace
+	(*SetNode)(nil),               // 21: raftflow.fsm.v1.SetNode
+	(*RemoveNode)(nil),            // 22: raftflow.fsm.v1.RemoveNode
+	(*NodeInfo)(nil),              // 23: raftflow.fsm.v1.NodeInfo
+	(*NamespaceRecord)(nil),       // 24: raftflow.fsm.v1.NamespaceRecord
+	(*TaskToken)(nil),             // 25: raftflow.fsm.v1.TaskToken
+	(*TaskRow)(nil),               // 26: raftflow.fsm.v1.TaskRow
+	(*TimerRow)(nil),              // 27: raftflow.fsm.v1.TimerRow
+	(*CurrentRun)(nil),            // 28: raftflow.fsm.v1.CurrentRun
+	(*WorkflowTaskInfo)(nil),      // 29: raftflow.fsm.v1.WorkflowTaskInfo
+	(*ActivityInfo)(nil),          // 30: raftflow.fsm.v1.ActivityInfo
+	(*UserTimerInfo)(nil),         // 31: raftflow.fsm.v1.UserTimerInfo
+	(*WorkflowState)(nil),         // 32: raftflow.fsm.v1.WorkflowState
+	(*VisibilityRecord)(nil),      // 33: raftflow.fsm.v1.VisibilityRecord
+	(*UpdateInfo)(nil),            // 34: raftflow.fsm.v1.UpdateInfo
+	(*ParentInfo)(nil),            // 35: raftflow.fsm.v1.ParentInfo
+	(*ChildInfo)(nil),             // 36: raftflow.fsm.v1.ChildInfo
+	nil,                           // 37: raftflow.fsm.v1.SearchAttributes.AddEntry
+	nil,                           // 38: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	nil,                           // 39: raftflow.fsm.v1.WorkflowState.TimersEntry
+	nil,                           // 40: raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	nil,                           // 41: raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	(*v11.StartWorkflowExecutionRequest)(nil),           // 42: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	(*v11.SignalWorkflowExecutionRequest)(nil),          // 43: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	(*v11.SignalWithStartWorkflowExecutionRequest)(nil), // 44: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	(*v11.RequestCancelWorkflowExecutionRequest)(nil),   // 45: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	(*v11.TerminateWorkflowExecutionRequest)(nil),       // 46: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	(*v11.RespondWorkflowTaskCompletedRequest)(nil),     // 47: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	(*v11.RespondWorkflowTaskFailedRequest)(nil),        // 48: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	(*v11.UpdateNamespaceRequest)(nil),                  // 49: temporal.api.workflowservice.v1.UpdateNamespaceRequest
+	(*v12.Payloads)(nil),                                // 50: temporal.api.common.v1.Payloads
+	(*v13.Failure)(nil),                                 // 51: temporal.api.failure.v1.Failure
+	(*v11.RegisterNamespaceRequest)(nil),                // 52: temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	(*v14.NamespaceInfo)(nil),                           // 53: temporal.api.namespace.v1.NamespaceInfo
+	(*v14.NamespaceConfig)(nil),                         // 54: temporal.api.namespace.v1.NamespaceConfig
+	(v1.WorkflowExecutionStatus)(0),                     // 55: temporal.api.enums.v1.WorkflowExecutionStatus
+	(*v15.HistoryEvent)(nil),                            // 56: temporal.api.history.v1.HistoryEvent
+	(*v12.ActivityType)(nil),                            // 57: temporal.api.common.v1.ActivityType
+	(*v12.Header)(nil),                                  // 58: temporal.api.common.v1.Header
+	(*v12.RetryPolicy)(nil),                             // 59: temporal.api.common.v1.RetryPolicy
+	(*v12.WorkflowType)(nil),                            // 60: temporal.api.common.v1.WorkflowType
+	(*v12.Memo)(nil),                                    // 61: temporal.api.common.v1.Memo
+	(*v12.SearchAttributes)(nil),                        // 62: temporal.api.common.v1.SearchAttributes
+	(*v16.WorkflowExecutionInfo)(nil),                   // 63: temporal.api.workflow.v1.WorkflowExecutionInfo
+	(*v12.WorkflowExecution)(nil),                       // 64: temporal.api.common.v1.WorkflowExecution
+	(v1.ParentClosePolicy)(0),                           // 65: temporal.api.enums.v1.ParentClosePolicy
+	(v1.IndexedValueType)(0),                            // 66: temporal.api.enums.v1.IndexedValueType
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
-	4,  // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
-	5,  // 1: raftflow.fsm.v1.Command.signal_workflow:type_name -> raftflow.fsm.v1.SignalWorkflow
-	9,  // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
-	11, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
-	12, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
-	13, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
-	16, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
-	17, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
-	18, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
-	19, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
-	10, // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
-	20, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
-	21, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
-	3,  // 13: raftflow.fsm.v1.Command.noop:type_name -> raftflow.fsm.v1.Noop
-	6,  // 14: raftflow.fsm.v1.Command.signal_with_start:type_name -> raftflow.fsm.v1.SignalWithStart
-	8,  // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
-	7,  // 16: raftflow.fsm.v1.Command.admit_update:type_name -> raftflow.fsm.v1.AdmitUpdate
-	14, // 17: raftflow.fsm.v1.Command.update_namespace:type_name -> raftflow.fsm.v1.UpdateNamespace
-	15, // 18: raftflow.fsm.v1.Command.delete_workflow:type_name -> raftflow.fsm.v1.DeleteWorkflow
-	40, // 19: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	41, // 20: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	42, // 21: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
-	43, // 22: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	44, // 23: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	24, // 24: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	45, // 25: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	24, // 26: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	46, // 27: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	47, // 28: raftflow.fsm.v1.UpdateNamespace.request:type_name -> temporal.api.workflowservice.v1.UpdateNamespaceRequest
-	48, // 29: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
-	49, // 30: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
-	48, // 31: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
-	48, // 32: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	48, // 33: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
-	50, // 34: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	22, // 35: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
-	51, // 36: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
-	52, // 37: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
-	0,  // 38: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
-	0,  // 39: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
-	1,  // 40: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
-	53, // 41: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	54, // 42: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
-	55, // 43: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
-	56, // 44: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
-	48, // 45: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
-	57, // 46: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	48, // 47: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	49, // 48: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
-	58, // 49: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	53, // 50: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	28, // 51: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
-	36, // 52: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	37, // 53: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
-	54, // 54: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
-	59, // 55: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
-	60, // 56: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
-	34, // 57: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
-	38, // 58: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	57, // 59: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	39, // 60: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
-	61, // 61: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
-	62, // 62: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
-	58, // 63: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	63, // 64: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
-	29, // 65: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
-	30, // 66: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
-	35, // 67: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
-	33, // 68: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
-	69, // [69:69] is the sub-list for method output_type
-	69, // [69:69] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	5,  // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
+	6,  // 1: raftflow.fsm.v1.Command.signal_workflow:type_name -> raftflow.fsm.v1.SignalWorkflow
+	10, // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
+	12, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
+	13, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
+	14, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
+	17, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
+	18, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
+	19, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
+	20, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
+	11, // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
+	21, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
+	22, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
+	4,  // 13: raftflow.fsm.v1.Command.noop:type_name -> raftflow.fsm.v1.Noop
+	7,  // 14: raftflow.fsm.v1.Command.signal_with_start:type_name -> raftflow.fsm.v1.SignalWithStart
+	9,  // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
+	8,  // 16: raftflow.fsm.v1.Command.admit_update:type_name -> raftflow.fsm.v1.AdmitUpdate
+	15, // 17: raftflow.fsm.v1.Command.update_namespace:type_name -> raftflow.fsm.v1.UpdateNamespace
+	16, // 18: raftflow.fsm.v1.Command.delete_workflow:type_name -> raftflow.fsm.v1.DeleteWorkflow
+	3,  // 19: raftflow.fsm.v1.Command.search_attributes:type_name -> raftflow.fsm.v1.SearchAttributes
+	37, // 20: raftflow.fsm.v1.SearchAttributes.add:type_name -> raftflow.fsm.v1.SearchAttributes.AddEntry
+	42, // 21: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	43, // 22: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	44, // 23: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	45, // 24: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	46, // 25: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	25, // 26: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	47, // 27: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	25, // 28: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	48, // 29: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	49, // 30: raftflow.fsm.v1.UpdateNamespace.request:type_name -> temporal.api.workflowservice.v1.UpdateNamespaceRequest
+	50, // 31: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
+	51, // 32: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
+	50, // 33: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
+	50, // 34: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	50, // 35: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
+	52, // 36: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	23, // 37: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
+	53, // 38: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
+	54, // 39: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
+	0,  // 40: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
+	0,  // 41: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
+	1,  // 42: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
+	55, // 43: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	56, // 44: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
+	57, // 45: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
+	58, // 46: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
+	50, // 47: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
+	59, // 48: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	50, // 49: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	51, // 50: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
+	60, // 51: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	55, // 52: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	29, // 53: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
+	38, // 54: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	39, // 55: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
+	56, // 56: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
+	61, // 57: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
+	62, // 58: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
+	35, // 59: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
+	40, // 60: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	59, // 61: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	41, // 62: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	63, // 63: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
+	64, // 64: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
+	60, // 65: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	65, // 66: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	66, // 67: raftflow.fsm.v1.SearchAttributes.AddEntry.value:type_name -> temporal.api.enums.v1.IndexedValueType
+	30, // 68: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
+	31, // 69: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
+	36, // 70: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
+	34, // 71: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
+	72, // [72:72] is the sub-list for method output_type
+	72, // [72:72] is the sub-list for method input_type
+	72, // [72:72] is the sub-list for extension type_name
+	72, // [72:72] is the sub-list for extension extendee
+	0,  // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -3807,8 +3900,9 @@ func file_fsm_fsmpb_fsm_proto_init() {
 		(*Command_AdmitUpdate)(nil),
 		(*Command_UpdateNamespace)(nil),
 		(*Command_DeleteWorkflow)(nil),
+		(*Command_SearchAttributes)(nil),
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[14].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[15].OneofWrappers = []any{
 		(*ActivityResult_Completed)(nil),
 		(*ActivityResult_Failed)(nil),
 		(*ActivityResult_Canceled)(nil),
@@ -3819,7 +3913,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   38,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -76,6 +76,7 @@ func TestFeatures(t *testing.T) {
 			{"WorkflowTaskTimeout", testWorkflowTaskTimeout},
 			{"Cron", testCron},
 			{"MemoAndSearchAttributes", testMemoAndSearchAttributes},
+			{"SearchAttributeRegistration", testSearchAttributeRegistration},
 			{"StickyHistory", testStickyHistory},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

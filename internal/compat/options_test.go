@@ -10,6 +10,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -345,4 +346,62 @@ func testSignalWithStart(t *testing.T, c client.Client, rec *replayLog) {
 		t.Errorf("history %v, want Started, Signaled, WorkflowTaskScheduled first, one start and two signals", types)
 	}
 	rec.add(t, c, "signal-with-start", id, run.GetRunID(), SignalsWorkflow)
+}
+
+// Search-attribute registration through the OperatorService, as setup
+// scripts do before any workflow starts: the registered type is listed and
+// pinned (a start with a value of another type is refused); re-adding is a
+// no-op, another type, a system name or an empty request is refused;
+// removal unlists it.
+func testSearchAttributeRegistration(t *testing.T, c client.Client, _ *replayLog) {
+	ctx := testutil.Context(t, 10*time.Second)
+	ops := c.OperatorService()
+	name := "CompatRegistered" + strings.ReplaceAll(taskQueue(t), "-", "")
+	add := func(typ enumspb.IndexedValueType) error {
+		_, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+			Namespace: "default", SearchAttributes: map[string]enumspb.IndexedValueType{name: typ}})
+		return err
+	}
+	listed := func() (enumspb.IndexedValueType, bool) {
+		resp, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ, ok := resp.CustomAttributes[name]
+		return typ, ok
+	}
+	if err := add(enumspb.INDEXED_VALUE_TYPE_INT); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	if typ, ok := listed(); !ok || typ != enumspb.INDEXED_VALUE_TYPE_INT {
+		t.Fatalf("listed as %v (%v), want Int", typ, ok)
+	}
+	if err := add(enumspb.INDEXED_VALUE_TYPE_INT); err != nil {
+		t.Fatalf("registering again with the same type: %v", err)
+	}
+	var invalid *serviceerror.InvalidArgument
+	if err := add(enumspb.INDEXED_VALUE_TYPE_KEYWORD); !errors.As(err, &invalid) {
+		t.Fatalf("registering with another type: %v, want InvalidArgument", err)
+	}
+	if _, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: "default",
+		SearchAttributes: map[string]enumspb.IndexedValueType{"WorkflowType": enumspb.INDEXED_VALUE_TYPE_KEYWORD}}); !errors.As(err, &invalid) ||
+		!strings.Contains(err.Error(), "reserved by system") {
+		t.Fatalf("registering a system attribute: %v, want InvalidArgument", err)
+	}
+	if _, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: "default"}); !errors.As(err, &invalid) {
+		t.Fatalf("an empty registration: %v, want InvalidArgument", err)
+	}
+	key := temporal.NewSearchAttributeKeyKeyword(name)
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: name + "-wf", TaskQueue: taskQueue(t),
+		TypedSearchAttributes: temporal.NewSearchAttributes(key.ValueSet("text"))}, "NoSuchWorkflow")
+	if !errors.As(err, &invalid) {
+		t.Fatalf("a start with a Keyword value for an Int attribute: %v, want InvalidArgument", err)
+	}
+	if _, err := ops.RemoveSearchAttributes(ctx, &operatorservice.RemoveSearchAttributesRequest{
+		Namespace: "default", SearchAttributes: []string{name}}); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	if _, ok := listed(); ok {
+		t.Fatalf("%s still listed after its removal", name)
+	}
 }
