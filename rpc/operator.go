@@ -6,6 +6,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/raftflow/engine/fsm/fsmpb"
 	"github.com/raftflow/engine/rpc/visquery"
@@ -50,14 +51,8 @@ func (o operator) ListSearchAttributes(ctx context.Context, req *operatorservice
 // name, an unknown type, an empty request; re-adding a name with its type
 // is a no-op; with another type it is refused (Temporal ignores it).
 func (o operator) AddSearchAttributes(ctx context.Context, req *operatorservice.AddSearchAttributesRequest) (*operatorservice.AddSearchAttributesResponse, error) {
-	if err := bound(req); err != nil {
+	if err := o.checkSearchAttributeRequest(req, req.GetNamespace(), len(req.GetSearchAttributes())); err != nil {
 		return nil, err
-	}
-	if err := o.checkSearchAttributeNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	if len(req.GetSearchAttributes()) == 0 {
-		return nil, invalidArg("SearchAttributes are not set on request.")
 	}
 	for name, typ := range req.GetSearchAttributes() {
 		if err := checkCustomSearchAttributeName(name); err != nil {
@@ -78,14 +73,8 @@ func (o operator) AddSearchAttributes(ctx context.Context, req *operatorservice.
 // RemoveSearchAttributes unregisters custom search attributes of a
 // namespace: their types are no longer pinned (values already stored stay).
 func (o operator) RemoveSearchAttributes(ctx context.Context, req *operatorservice.RemoveSearchAttributesRequest) (*operatorservice.RemoveSearchAttributesResponse, error) {
-	if err := bound(req); err != nil {
+	if err := o.checkSearchAttributeRequest(req, req.GetNamespace(), len(req.GetSearchAttributes())); err != nil {
 		return nil, err
-	}
-	if err := o.checkSearchAttributeNamespace(req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	if len(req.GetSearchAttributes()) == 0 {
-		return nil, invalidArg("SearchAttributes are not set on request.")
 	}
 	for _, name := range req.GetSearchAttributes() {
 		if err := checkCustomSearchAttributeName(name); err != nil {
@@ -100,11 +89,22 @@ func (o operator) RemoveSearchAttributes(ctx context.Context, req *operatorservi
 	return &operatorservice.RemoveSearchAttributesResponse{}, nil
 }
 
-func (o operator) checkSearchAttributeNamespace(ns string) error {
+// checkSearchAttributeRequest: bounded, a namespace that exists, at least
+// one attribute (Temporal's messages).
+func (o operator) checkSearchAttributeRequest(req proto.Message, ns string, n int) error {
+	if err := bound(req); err != nil {
+		return err
+	}
 	if ns == "" {
 		return invalidArg("Namespace is not set on request.")
 	}
-	return o.s.checkNamespace(ns)
+	if err := o.s.checkNamespace(ns); err != nil {
+		return err
+	}
+	if n == 0 {
+		return invalidArg("SearchAttributes are not set on request.")
+	}
+	return nil
 }
 
 // checkCustomSearchAttributeName refuses an empty, overlong or system name.
