@@ -107,7 +107,7 @@ func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflow
 		} else {
 			from := max(tok.Next, 1)
 			if from < st.NextEventId || closed || !req.WaitNewEvent {
-				return s.historyPage(ns, wfID, runID, from, tok.UpTo, pageSize, closed, req.WaitNewEvent, st.NextEventId), nil
+				return s.historyPage(ns, wfID, runID, from, tok.UpTo, pageSize, closed, req.WaitNewEvent, st), nil
 			}
 		}
 		if !req.WaitNewEvent {
@@ -144,14 +144,14 @@ func (s *Service) GetWorkflowExecutionHistory(ctx context.Context, req *workflow
 	}
 }
 
-func (s *Service) historyPage(ns, wfID, runID string, from, upTo int64, pageSize int, closed, wait bool, nextEventID int64) *workflowservice.GetWorkflowExecutionHistoryResponse {
+// historyPage reads one page; st is the run's state read just before.
+func (s *Service) historyPage(ns, wfID, runID string, from, upTo int64, pageSize int, closed, wait bool, st *fsmpb.WorkflowState) *workflowservice.GetWorkflowExecutionHistoryResponse {
+	nextEventID := st.NextEventId
 	evs, next := s.fsm.ReadHistory(ns, wfID, runID, from, upTo, pageSize)
-	if next == 0 && upTo > 0 && upTo >= nextEventID {
+	if next == 0 && upTo > 0 {
 		// A worker paging through a speculative task's history: its last
 		// page ends with the task's events, which are not in storage.
-		if st, err := s.fsm.GetState(ns, wfID, runID); err == nil && st.WorkflowTask != nil {
-			evs = appendSpeculative(evs, st.WorkflowTask.SpeculativeEvents, from, upTo)
-		}
+		evs = appendSpeculative(evs, st.GetWorkflowTask().GetSpeculativeEvents(), from, upTo)
 	}
 	resp := &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{Events: evs}}
 	switch {
@@ -270,7 +270,12 @@ func describe(st *fsmpb.WorkflowState) *workflowservice.DescribeWorkflowExecutio
 
 // appendSpeculative adds a speculative workflow task's events (kept in the
 // run's state, not in storage) that fall in [from, upTo] to a history read.
+// The state may be older than the read: an event the read already returned
+// (the task was written meanwhile) is not added twice.
 func appendSpeculative(evs, speculative []*historypb.HistoryEvent, from, upTo int64) []*historypb.HistoryEvent {
+	if n := len(evs); n > 0 {
+		from = max(from, evs[n-1].EventId+1)
+	}
 	for _, ev := range speculative {
 		if ev.EventId >= from && ev.EventId <= upTo {
 			evs = append(evs, ev)
