@@ -68,15 +68,11 @@ func (t *txn) registerSearchAttributes(ns string, sa *commonpb.SearchAttributes)
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		k := searchAttrKey(ns, name)
-		if _, c, err := t.b.Get(k); err == nil {
-			c.Close()
+		if _, pinned := t.searchAttrType(ns, name); pinned {
 			continue
-		} else if !errors.Is(err, pebble.ErrNotFound) {
-			storageFail("read %x: %v", k, err)
 		}
 		if typ := SearchAttributeType(fields[name]); typ != enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED {
-			t.setRaw(k, encodeU64(uint64(typ)))
+			t.setRaw(searchAttrKey(ns, name), encodeU64(uint64(typ)))
 		}
 	}
 }

@@ -43,6 +43,18 @@ func (p *PendingUpdate) Snapshot() (enumspb.UpdateWorkflowExecutionLifecycleStag
 	return p.stage, p.outcome, p.changed
 }
 
+// wake closes the channel Snapshot handed out (waiters re-read).
+func (p *PendingUpdate) wake() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.wakeLocked()
+}
+
+func (p *PendingUpdate) wakeLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
 func (p *PendingUpdate) currentStage() enumspb.UpdateWorkflowExecutionLifecycleStage {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -102,8 +114,7 @@ func (r *updateRegistry) advance(ns, wfID, runID string, o fsm.UpdateOutcome) {
 	p.mu.Lock()
 	if o.Stage > p.stage {
 		p.stage, p.outcome = o.Stage, o.Outcome
-		close(p.changed)
-		p.changed = make(chan struct{})
+		p.wakeLocked()
 	}
 	p.mu.Unlock()
 	if o.Stage == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED {
@@ -126,10 +137,7 @@ func (r *updateRegistry) dropAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, p := range r.pending {
-		p.mu.Lock()
-		close(p.changed)
-		p.changed = make(chan struct{})
-		p.mu.Unlock()
+		p.wake()
 		delete(r.pending, k)
 	}
 }
@@ -163,10 +171,7 @@ func (r *updateRegistry) forget(ns, wfID, runID, id string) {
 	defer r.mu.Unlock()
 	k := updateKey(ns, wfID, runID, id)
 	if p, ok := r.pending[k]; ok {
-		p.mu.Lock()
-		close(p.changed)
-		p.changed = make(chan struct{})
-		p.mu.Unlock()
+		p.wake()
 		delete(r.pending, k)
 	}
 }

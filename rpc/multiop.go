@@ -138,11 +138,8 @@ func (s *Service) updateWithStart(ctx context.Context, start *workflowservice.St
 		}
 		return s.updateExisting(ctx, cur, upd)
 	}
-	st, err := s.fsm.GetState(ns, wfID, runID)
-	if err != nil {
-		return nil, nil, multiOpError(nil, toStatus(err))
-	}
-	updResp, err := s.waitUpdate(ctx, st, updateID, upd.GetWaitPolicy().GetLifecycleStage())
+	run := &fsmpb.WorkflowState{Namespace: ns, WorkflowId: wfID, RunId: runID} // waitUpdate needs its identity only
+	updResp, err := s.waitUpdate(ctx, run, updateID, upd.GetWaitPolicy().GetLifecycleStage())
 	if err != nil {
 		return nil, nil, multiOpError(nil, err)
 	}
