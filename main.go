@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/raftflow/engine/fsm"
 	"github.com/raftflow/engine/internal/auth"
 	"github.com/raftflow/engine/internal/cli"
 	"github.com/raftflow/engine/internal/server"
@@ -45,6 +49,7 @@ type options struct {
 	uiAddr                                      string
 	adminAPIKey, adminAPIKeyFile                string
 	insecureRaft, publicStatus, publicMetrics   bool
+	searchAttrs                                 map[string]enumspb.IndexedValueType // --search-attribute
 	warnings                                    []string // from checkSecurity, logged at start
 }
 
@@ -89,6 +94,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.publicStatus, "public-status", false, "serve /status and /digest without a key even when a key is set")
 	fs.BoolVar(&o.publicMetrics, "public-metrics", false, "serve /metrics without a key even when a key is set (for scrapers without credentials)")
 	fs.StringVar(&o.uiAddr, "ui-addr", "", "serve the Temporal Web UI here, connected to this node's gRPC port (with the TLS\nand API-key settings above); \"off\" disables it; default: "+devUIAddr+" with --dev,\noff otherwise. The UI has no login of its own: whoever reaches it acts with the API key")
+	fs.Func("search-attribute", "with --dev: register a search attribute in the default namespace at start, as NAME=TYPE\n(Text, Keyword, Int, Double, Bool, Datetime, KeywordList); repeatable, or comma-separated", func(v string) error {
+		return parseSearchAttributes(v, &o.searchAttrs)
+	})
 	// Config file first, then the environment, then flags override.
 	if path := cli.ConfigPath(args); path != "" {
 		if err := cli.LoadConfigFile(fs, path); err != nil {
@@ -130,6 +138,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.nodeID == "" || o.dataDir == "" {
 		return nil, fmt.Errorf("--node-id and --data-dir are required (or use --dev)")
+	}
+	if len(o.searchAttrs) > 0 && !o.dev {
+		return nil, fmt.Errorf("--search-attribute needs --dev; on a cluster run `temporal operator search-attribute create` once")
 	}
 	var err error
 	if o.warnings, err = o.checkSecurity(); err != nil {
@@ -207,6 +218,15 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(o.searchAttrs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := srv.RegisterSearchAttributes(ctx, fsm.DefaultNamespace, o.searchAttrs)
+		cancel()
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("--search-attribute: %w", err)
+		}
+	}
 	fmt.Fprintf(os.Stderr, "raftflow engine %s\n  node id:   %s (%s)\n  data dir:  %s\n  gRPC:      %s  (Temporal clients: HostPort %q)\n  raft:      %s\n  HTTP:      http://%s/status  /livez  /readyz  /metrics\n",
 		modeName(o.dev), o.nodeID, srv.Action, o.dataDir, srv.GRPCAddr(), srv.GRPCAddr(), srv.RaftAddr(), srv.HTTPAddr())
 	if a := srv.UIAddr(); a != "" {
@@ -217,6 +237,31 @@ func run(args []string) error {
 	s := <-sig
 	logger.Info("shutting down", "signal", s.String())
 	return srv.Close()
+}
+
+// parseSearchAttributes adds NAME=TYPE[,NAME=TYPE...] to *into; TYPE is
+// an IndexedValueType's short name in any case, as the temporal CLI takes.
+func parseSearchAttributes(v string, into *map[string]enumspb.IndexedValueType) error {
+	for _, part := range strings.Split(v, ",") {
+		name, typ, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || name == "" {
+			return fmt.Errorf("%q: want NAME=TYPE", part)
+		}
+		found := enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED
+		for short, n := range enumspb.IndexedValueType_shorthandValue {
+			if n != 0 && strings.EqualFold(short, typ) {
+				found = enumspb.IndexedValueType(n)
+			}
+		}
+		if found == enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED {
+			return fmt.Errorf("%q: unknown type %q (want Text, Keyword, Int, Double, Bool, Datetime or KeywordList)", part, typ)
+		}
+		if *into == nil {
+			*into = map[string]enumspb.IndexedValueType{}
+		}
+		(*into)[name] = found
+	}
+	return nil
 }
 
 func modeName(dev bool) string {

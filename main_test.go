@@ -1,10 +1,13 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
 )
 
 // TestConfigPrecedence: flags win over ENGINE_* variables, which win over
@@ -81,5 +84,31 @@ func TestUIAddr(t *testing.T) {
 		if o.uiAddr != c.want {
 			t.Errorf("%v env=%q file=%q: ui addr %q, want %q", args, c.env, c.file, o.uiAddr, c.want)
 		}
+	}
+}
+
+// TestSearchAttributeFlag: --search-attribute takes NAME=TYPE, repeated or
+// comma-separated, the type in any case; it needs --dev; a bad pair is an
+// error naming it.
+func TestSearchAttributeFlag(t *testing.T) {
+	dir := t.TempDir()
+	o, err := parseFlags([]string{"--dev", "--data-dir", dir, "--search-attribute", "Region=Keyword",
+		"--search-attribute", "Score=int,Due=DATETIME"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]enumspb.IndexedValueType{"Region": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"Score": enumspb.INDEXED_VALUE_TYPE_INT, "Due": enumspb.INDEXED_VALUE_TYPE_DATETIME}
+	if !maps.Equal(o.searchAttrs, want) {
+		t.Errorf("parsed %v, want %v", o.searchAttrs, want)
+	}
+	for _, bad := range []string{"Region", "=Keyword", "Region=Float", "Region=Unspecified"} {
+		if _, err := parseFlags([]string{"--dev", "--data-dir", dir, "--search-attribute", bad}); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("--search-attribute %s: %v, want an error naming it", bad, err)
+		}
+	}
+	if _, err := parseFlags([]string{"--node-id", "n1", "--data-dir", dir, "--search-attribute", "Region=Keyword"}); err == nil ||
+		!strings.Contains(err.Error(), "--dev") {
+		t.Errorf("without --dev: %v, want an error", err)
 	}
 }

@@ -163,10 +163,22 @@ func (f *FSM) ScanVisibility(sc VisibilityScan, fn func(key []byte, info *workfl
 }
 
 // SearchAttributeTypes returns every custom search attribute any namespace
-// has used, with its type (the first type seen wins).
+// has registered or used, with its type (where namespaces disagree, the
+// first namespace in key order wins). GetSearchAttributes, which names no
+// namespace, answers it.
 func (f *FSM) SearchAttributeTypes() map[string]enumspb.IndexedValueType {
+	return f.searchAttributeTypes([]byte{famSearchAtt})
+}
+
+// SearchAttributeTypesOf returns the custom search attributes namespace ns
+// has registered or used, with their types.
+func (f *FSM) SearchAttributeTypesOf(ns string) map[string]enumspb.IndexedValueType {
+	return f.searchAttributeTypes(newKey(famSearchAtt).str(ns))
+}
+
+func (f *FSM) searchAttributeTypes(prefix []byte) map[string]enumspb.IndexedValueType {
 	out := map[string]enumspb.IndexedValueType{}
-	f.scan([]byte{famSearchAtt}, func(k, v []byte) bool {
+	f.scan(prefix, func(k, v []byte) bool {
 		name, ok := lastStr(k)
 		if ok {
 			if _, seen := out[name]; !seen {

@@ -16,8 +16,9 @@ import (
 // Web UI lists them on every page; setup scripts register them with
 // `temporal operator search-attribute create`); remote clusters and Nexus
 // endpoints are Unimplemented: raftflow has no multi-cluster replication.
-// Registration is optional here: an attribute nobody registered is still
-// accepted, its type pinned by its first use.
+// Registration is optional here by default: an attribute nobody registered
+// is still accepted, its type pinned by its first use; a namespace with
+// StrictSearchAttributesKey set refuses it, as Temporal does.
 type operator struct {
 	operatorservice.UnimplementedOperatorServiceServer
 	s *Service
@@ -38,7 +39,11 @@ func (o operator) ListSearchAttributes(ctx context.Context, req *operatorservice
 	maps.Copy(system, extraSystemAttributes)
 	maps.Copy(system, visquery.SystemSearchAttributes())
 	custom := map[string]enumspb.IndexedValueType{}
-	for k, v := range o.s.fsm.SearchAttributeTypes() {
+	types := o.s.fsm.SearchAttributeTypes
+	if req.Namespace != "" {
+		types = func() map[string]enumspb.IndexedValueType { return o.s.fsm.SearchAttributeTypesOf(req.Namespace) }
+	}
+	for k, v := range types() {
 		if _, sys := system[k]; !sys {
 			custom[k] = v
 		}
@@ -117,4 +122,12 @@ func checkCustomSearchAttributeName(name string) error {
 		return invalidArg("Search attribute %s is reserved by system.", name)
 	}
 	return nil
+}
+
+// AddSearchAttributes registers search attributes in namespace ns as
+// OperatorService.AddSearchAttributes does: `engine --dev
+// --search-attribute NAME=TYPE` calls it once the node leads.
+func (s *Service) AddSearchAttributes(ctx context.Context, ns string, attrs map[string]enumspb.IndexedValueType) error {
+	_, err := operator{s: s}.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: ns, SearchAttributes: attrs})
+	return err
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/raftflow/engine/fsm"
 	"github.com/raftflow/engine/fsm/fsmpb"
+	"github.com/raftflow/engine/rpc/visquery"
 )
 
 // Validation parity with Temporal (v1.31): the rules Temporal's frontend and
@@ -170,10 +171,13 @@ func enumProblem(es ...namedEnum) (string, string) {
 	return "", ""
 }
 
-// searchAttributesProblem checks a search attribute map: at most
-// maxSearchAttributes, each value of its attribute's type. types holds the
-// recorded types (loaded on first need).
-func searchAttributesProblem(sa *commonpb.SearchAttributes, types func() map[string]enumspb.IndexedValueType) string {
+// searchAttributesProblem checks a search attribute map for namespace ns:
+// at most maxSearchAttributes, each value of its attribute's type (the
+// type registered or pinned by first use in ns; for a name ns has never
+// seen, the type its value shows). A namespace in strict mode
+// (StrictSearchAttributesKey) refuses names it has not registered, as
+// Temporal always does.
+func (s *Service) searchAttributesProblem(ns string, sa *commonpb.SearchAttributes) string {
 	fields := sa.GetIndexedFields()
 	if len(fields) == 0 {
 		return ""
@@ -181,7 +185,8 @@ func searchAttributesProblem(sa *commonpb.SearchAttributes, types func() map[str
 	if len(fields) > maxSearchAttributes {
 		return fmt.Sprintf("number of search attributes %d exceeds limit %d", len(fields), maxSearchAttributes)
 	}
-	known := types()
+	known := s.fsm.SearchAttributeTypesOf(ns)
+	strict := s.strictSearchAttributes(ns)
 	for _, name := range sortedKeys(fields) {
 		p := fields[name]
 		typ, ok := known[name]
@@ -189,6 +194,9 @@ func searchAttributesProblem(sa *commonpb.SearchAttributes, types func() map[str
 			typ, ok = extraSystemAttributes[name]
 		}
 		if !ok {
+			if _, sys := visquery.SystemSearchAttributes()[name]; strict && !sys {
+				return fmt.Sprintf("search attribute %s is not defined", name)
+			}
 			typ = fsm.SearchAttributeType(p)
 		}
 		if !saValueFits(p, typ) {
@@ -196,6 +204,19 @@ func searchAttributesProblem(sa *commonpb.SearchAttributes, types func() map[str
 		}
 	}
 	return ""
+}
+
+// StrictSearchAttributesKey is the namespace data key that turns on
+// Temporal's rule for search attributes in that namespace: a name must be
+// registered (AddSearchAttributes) before a workflow uses it. Set it with
+// `temporal operator namespace update -n NS --data raftflow.strict-search-attributes=true`.
+const StrictSearchAttributesKey = "raftflow.strict-search-attributes"
+
+// strictSearchAttributes reports whether ns refuses unregistered search
+// attributes.
+func (s *Service) strictSearchAttributes(ns string) bool {
+	rec, err := s.fsm.GetNamespace(ns)
+	return err == nil && rec.GetInfo().GetData()[StrictSearchAttributesKey] == "true"
 }
 
 // saValueFits reports whether a search attribute payload decodes as typ
@@ -284,6 +305,7 @@ func abbrev(b []byte) string {
 // startFields are the parts of a start (or signal-with-start) request the
 // Temporal rules look at.
 type startFields struct {
+	ns       string
 	retry    *commonpb.RetryPolicy
 	reuse    enumspb.WorkflowIdReusePolicy
 	conflict enumspb.WorkflowIdConflictPolicy
@@ -309,7 +331,7 @@ func (s *Service) validate(req proto.Message) error {
 	var start *startFields
 	switch r := req.(type) {
 	case *workflowservice.StartWorkflowExecutionRequest:
-		start = &startFields{r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
+		start = &startFields{r.Namespace, r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
 	case *workflowservice.SignalWithStartWorkflowExecutionRequest:
 		if r.WorkflowIdConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL {
 			// As Temporal: signal-with-start exists to reach a running
@@ -317,7 +339,7 @@ func (s *Service) validate(req proto.Message) error {
 			return invalidArg("workflow_id_conflict_policy: Invalid WorkflowIDConflictPolicy: %s is not supported for this operation.",
 				r.WorkflowIdConflictPolicy)
 		}
-		start = &startFields{r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
+		start = &startFields{r.Namespace, r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
 	case *workflowservice.QueryWorkflowRequest:
 		enums = append(enums, enumOf("query_reject_condition", r.QueryRejectCondition))
 	case *workflowservice.GetWorkflowExecutionHistoryRequest:
@@ -342,7 +364,7 @@ func (s *Service) validate(req proto.Message) error {
 		return invalidArg("%s: %s", f, msg)
 	}
 	if start != nil {
-		if msg := searchAttributesProblem(start.sa, s.fsm.SearchAttributeTypes); msg != "" {
+		if msg := s.searchAttributesProblem(start.ns, start.sa); msg != "" {
 			return invalidArg("search_attributes: %s", msg)
 		}
 	}
@@ -356,7 +378,7 @@ type commandRule struct {
 	get   func(*commandpb.Command) proto.Message
 	// check returns a problem with valid-typed attributes: the field, the
 	// message and (rarely) a cause other than the rule's.
-	check func(s *Service, c *commandpb.Command) (field, msg string, cause enumspb.WorkflowTaskFailedCause)
+	check func(s *Service, ns string, c *commandpb.Command) (field, msg string, cause enumspb.WorkflowTaskFailedCause)
 }
 
 var commandRules = map[enumspb.CommandType]commandRule{
@@ -400,7 +422,7 @@ var commandRules = map[enumspb.CommandType]commandRule{
 		func(c *commandpb.Command) proto.Message { return c.GetProtocolMessageCommandAttributes() }, nil},
 }
 
-func checkScheduleActivity(_ *Service, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
+func checkScheduleActivity(_ *Service, _ string, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
 	a := c.GetScheduleActivityTaskCommandAttributes() // ids and names: boundCommands
 	if f, msg := retryPolicyProblem(a.RetryPolicy); f != "" {
 		return "retry_policy." + f, msg, 0
@@ -408,25 +430,25 @@ func checkScheduleActivity(_ *Service, c *commandpb.Command) (string, string, en
 	return "", "", 0
 }
 
-func checkFailWorkflow(_ *Service, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
+func checkFailWorkflow(_ *Service, _ string, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
 	if c.GetFailWorkflowExecutionCommandAttributes().GetFailure() == nil {
 		return "failure", "Failure is not set on FailWorkflowExecutionCommand.", 0
 	}
 	return "", "", 0
 }
 
-func checkContinueAsNew(s *Service, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
+func checkContinueAsNew(s *Service, ns string, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
 	a := c.GetContinueAsNewWorkflowExecutionCommandAttributes()
 	if f, msg := retryPolicyProblem(a.RetryPolicy); f != "" {
 		return "retry_policy." + f, msg, 0
 	}
-	if msg := searchAttributesProblem(a.SearchAttributes, s.fsm.SearchAttributeTypes); msg != "" {
+	if msg := s.searchAttributesProblem(ns, a.SearchAttributes); msg != "" {
 		return "search_attributes", msg, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES
 	}
 	return "", "", 0
 }
 
-func checkStartChild(s *Service, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
+func checkStartChild(s *Service, ns string, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
 	a := c.GetStartChildWorkflowExecutionCommandAttributes()
 	if f, msg := enumProblem(enumOf("parent_close_policy", a.ParentClosePolicy),
 		enumOf("workflow_id_reuse_policy", a.WorkflowIdReusePolicy)); f != "" {
@@ -440,13 +462,17 @@ func checkStartChild(s *Service, c *commandpb.Command) (string, string, enumspb.
 			return "cron_schedule", fmt.Sprintf("invalid CronSchedule %q: %v", cron, err), 0
 		}
 	}
-	if msg := searchAttributesProblem(a.SearchAttributes, s.fsm.SearchAttributeTypes); msg != "" {
+	childNS := ns
+	if a.Namespace != "" {
+		childNS = a.Namespace
+	}
+	if msg := s.searchAttributesProblem(childNS, a.SearchAttributes); msg != "" {
 		return "search_attributes", msg, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES
 	}
 	return "", "", 0
 }
 
-func checkUpsertSearchAttributes(s *Service, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
+func checkUpsertSearchAttributes(s *Service, ns string, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
 	sa := c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes()
 	if sa == nil {
 		return "search_attributes", "SearchAttributes is not set on UpsertWorkflowSearchAttributesCommand.", 0
@@ -454,13 +480,13 @@ func checkUpsertSearchAttributes(s *Service, c *commandpb.Command) (string, stri
 	if len(sa.IndexedFields) == 0 {
 		return "search_attributes.indexed_fields", "IndexedFields is not set on UpsertWorkflowSearchAttributesCommand.", 0
 	}
-	if msg := searchAttributesProblem(sa, s.fsm.SearchAttributeTypes); msg != "" {
+	if msg := s.searchAttributesProblem(ns, sa); msg != "" {
 		return "search_attributes", msg, 0
 	}
 	return "", "", 0
 }
 
-func checkModifyProperties(_ *Service, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
+func checkModifyProperties(_ *Service, _ string, c *commandpb.Command) (string, string, enumspb.WorkflowTaskFailedCause) {
 	m := c.GetModifyWorkflowPropertiesCommandAttributes().GetUpsertedMemo()
 	if m == nil {
 		return "upserted_memo", "UpsertedMemo is not set on ModifyWorkflowPropertiesCommand.", 0
@@ -508,7 +534,7 @@ func commandSequenceProblem(cmds []*commandpb.Command) string {
 // badCommand finds the first command whose attributes are missing, of
 // another command type, or invalid: the workflow task failure cause and
 // the message naming the field (ok false if every command is valid).
-func (s *Service) badCommand(cmds []*commandpb.Command) (cause enumspb.WorkflowTaskFailedCause, msg string, ok bool) {
+func (s *Service) badCommand(ns string, cmds []*commandpb.Command) (cause enumspb.WorkflowTaskFailedCause, msg string, ok bool) {
 	for i, c := range cmds {
 		rule, known := commandRules[c.GetCommandType()]
 		if !known {
@@ -525,7 +551,7 @@ func (s *Service) badCommand(cmds []*commandpb.Command) (cause enumspb.WorkflowT
 		if rule.check == nil {
 			continue
 		}
-		if f, p, other := rule.check(s, c); f != "" {
+		if f, p, other := rule.check(s, ns, c); f != "" {
 			if other != 0 {
 				rule.cause = other
 			}
@@ -546,7 +572,7 @@ func (s *Service) validateCommands(ctx context.Context, tok *fsmpb.TaskToken, re
 	if msg := commandSequenceProblem(req.GetCommands()); msg != "" {
 		return true, invalidArg("%s", msg)
 	}
-	cause, msg, bad := s.badCommand(req.GetCommands())
+	cause, msg, bad := s.badCommand(tok.GetNamespace(), req.GetCommands())
 	if !bad {
 		return false, nil
 	}

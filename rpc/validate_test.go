@@ -13,6 +13,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	querypb "go.temporal.io/api/query/v1"
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
@@ -26,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/raftflow/engine/internal/testcluster"
+	"github.com/raftflow/engine/rpc"
 )
 
 // The tests in this file drive the real handlers of a one-node engine over
@@ -37,9 +40,10 @@ import (
 const valNS = "default"
 
 type valEnv struct {
-	t  *testing.T
-	ws workflowservice.WorkflowServiceClient
-	n  int
+	t   *testing.T
+	ws  workflowservice.WorkflowServiceClient
+	ops operatorservice.OperatorServiceClient
+	n   int
 }
 
 func newValEnv(t *testing.T) *valEnv {
@@ -50,7 +54,7 @@ func newValEnv(t *testing.T) *valEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &valEnv{t: t, ws: workflowservice.NewWorkflowServiceClient(conn)}
+	return &valEnv{t: t, ws: workflowservice.NewWorkflowServiceClient(conn), ops: operatorservice.NewOperatorServiceClient(conn)}
 }
 
 func (e *valEnv) ctx() context.Context {
@@ -619,5 +623,46 @@ func TestValidateUpdateWithStart(t *testing.T) {
 			}
 			e.wantNoWorkflow(id)
 		})
+	}
+}
+
+// TestValidateStrictSearchAttributes: in a namespace with the strict
+// setting an unregistered search attribute is refused as Temporal refuses
+// it, at start (InvalidArgument, nothing started) and in a workflow task
+// (the task fails with BAD_SEARCH_ATTRIBUTES); once registered it is
+// accepted.
+func TestValidateStrictSearchAttributes(t *testing.T) {
+	e := newValEnv(t)
+	if _, err := e.ws.UpdateNamespace(e.ctx(), &workflowservice.UpdateNamespaceRequest{Namespace: valNS,
+		UpdateInfo: &namespacepb.UpdateNamespaceInfo{Data: map[string]string{rpc.StrictSearchAttributesKey: "true"}}}); err != nil {
+		t.Fatal(err)
+	}
+	sa := &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"Region": keyword("eu")}}
+	id := e.id("strict")
+	req := startRequest(id)
+	req.SearchAttributes = sa
+	_, err := e.ws.StartWorkflowExecution(e.ctx(), req)
+	requireInvalid(t, err, "search attribute Region is not defined")
+	e.wantNoWorkflow(id)
+
+	id = e.id("strict")
+	task := e.startAndPoll(id)
+	_, err = e.ws.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
+		Namespace: valNS, TaskToken: task.TaskToken, Identity: "validate-test", Commands: []*commandpb.Command{
+			command(enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, &commandpb.UpsertWorkflowSearchAttributesCommandAttributes{SearchAttributes: sa})}})
+	requireInvalid(t, err, "search attribute Region is not defined")
+	h := e.history(id)
+	if got := h[len(h)-2].GetWorkflowTaskFailedEventAttributes().GetCause(); got != enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES {
+		t.Fatalf("history %s: the task failed with cause %v, want BAD_SEARCH_ATTRIBUTES", eventTypes(h), got)
+	}
+
+	if _, err := e.ops.AddSearchAttributes(e.ctx(), &operatorservice.AddSearchAttributesRequest{Namespace: valNS,
+		SearchAttributes: map[string]enumspb.IndexedValueType{"Region": enumspb.INDEXED_VALUE_TYPE_KEYWORD}}); err != nil {
+		t.Fatal(err)
+	}
+	req = startRequest(e.id("strict"))
+	req.SearchAttributes = sa
+	if _, err := e.ws.StartWorkflowExecution(e.ctx(), req); err != nil {
+		t.Fatalf("a registered attribute in a strict namespace: %v", err)
 	}
 }

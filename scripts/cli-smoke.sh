@@ -86,7 +86,7 @@ if [ "$mode" = cluster ]; then
   echo "   members: $(curl -fsS "http://$http/status" | grep -c '"raft_addr"'); the CLI talks to n3 at $addr"
 else
   echo "== starting dev engine"
-  start_engine data --dev
+  start_engine data --dev --search-attribute DevRegion=Keyword --search-attribute DevScore=int
 fi
 echo "   engine at $addr"
 
@@ -108,12 +108,23 @@ t operator namespace list | tee "$out"
 expect cli-ns "$out"
 t operator namespace describe --namespace cli-ns | tee "$out"
 expect cli-ns "$out"
+echo "== strict search attributes in one namespace (Temporal's rule)"
+t operator namespace update --namespace cli-ns --data raftflow.strict-search-attributes=true
+if t workflow start --namespace cli-ns --type Greet --task-queue cli --workflow-id strict-1 \
+  --search-attribute 'Unregistered="x"' >"$out" 2>&1; then
+  echo "a strict namespace accepted an unregistered search attribute"; cat "$out"; exit 1
+fi
+expect "is not defined" "$out"
 
 echo "== operator search-attribute (registered before any workflow, as setup scripts do)"
 t operator search-attribute create --name CustomerId --type Keyword
 t operator search-attribute create --name CustomerId --type Keyword # again: a no-op
 t operator search-attribute list | tee "$out"
 expect CustomerId "$out"
+if [ "$mode" != cluster ]; then # registered by engine --dev --search-attribute
+  expect DevRegion "$out"
+  expect DevScore "$out"
+fi
 t operator search-attribute remove --name CustomerId --yes
 t operator search-attribute list | tee "$out"
 if grep -q CustomerId "$out"; then echo "the removed search attribute is still listed"; exit 1; fi

@@ -17,8 +17,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/raftflow/engine/internal/testutil"
+	"github.com/raftflow/engine/rpc"
 )
 
 // closeWith ends a WaitSignalWorkflow run: "completed" (by its signal) or
@@ -403,5 +405,47 @@ func testSearchAttributeRegistration(t *testing.T, c client.Client, _ *replayLog
 	}
 	if _, ok := listed(); ok {
 		t.Fatalf("%s still listed after its removal", name)
+	}
+	testStrictSearchAttributes(t, c, name)
+}
+
+// testStrictSearchAttributes: a namespace with raftflow's strict setting
+// refuses an unregistered search attribute as Temporal does (naming it);
+// a registered one is accepted, and the default namespace is not strict.
+func testStrictSearchAttributes(t *testing.T, c client.Client, name string) {
+	ctx := testutil.Context(t, 10*time.Second)
+	ns := "strict-" + taskQueue(t)
+	if _, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+		Data: map[string]string{rpc.StrictSearchAttributesKey: "true"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: ns, SearchAttributes: map[string]enumspb.IndexedValueType{name: enumspb.INDEXED_VALUE_TYPE_KEYWORD}}); err != nil {
+		t.Fatal(err)
+	}
+	start := func(id, attr string) error {
+		p, err := converter.GetDefaultDataConverter().ToPayload("v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.WorkflowService().StartWorkflowExecution(ctx, &workflowservice.StartWorkflowExecutionRequest{
+			Namespace: ns, WorkflowId: id, RequestId: id, WorkflowType: &commonpb.WorkflowType{Name: "NoSuchWorkflow"},
+			TaskQueue:        &taskqueuepb.TaskQueue{Name: taskQueue(t)},
+			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{attr: p}},
+		})
+		return err
+	}
+	var invalid *serviceerror.InvalidArgument
+	if err := start("unregistered", "NeverRegistered"); !errors.As(err, &invalid) || !strings.Contains(err.Error(), "search attribute NeverRegistered is not defined") {
+		t.Fatalf("an unregistered attribute in a strict namespace: %v, want InvalidArgument naming it", err)
+	}
+	if err := start("registered", name); err != nil {
+		t.Fatalf("a registered attribute in a strict namespace: %v", err)
+	}
+	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: "default", SearchAttributes: map[string]enumspb.IndexedValueType{name: enumspb.INDEXED_VALUE_TYPE_INT}}); err != nil {
+		t.Fatalf("the same name with another type in another namespace: %v", err)
 	}
 }

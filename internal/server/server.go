@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	// gzip: the Temporal SDKs (Go v1.50 on) compress requests with it by
@@ -493,4 +494,19 @@ func (s *Server) stop(graceful bool) error {
 		err = errors.Join(err, s.FSM.Close())
 	}
 	return err
+}
+
+// RegisterSearchAttributes waits until this node leads (or ctx ends) and
+// registers attrs in namespace ns (`engine --dev --search-attribute`).
+func (s *Server) RegisterSearchAttributes(ctx context.Context, ns string, attrs map[string]enumspb.IndexedValueType) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !s.Service.Ready() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("registering search attributes: this node did not become leader: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return s.Service.AddSearchAttributes(ctx, ns, attrs)
 }
