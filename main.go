@@ -50,7 +50,7 @@ type options struct {
 	adminAPIKey, adminAPIKeyFile                string
 	insecureRaft, publicStatus, publicMetrics   bool
 	searchAttrs                                 map[string]enumspb.IndexedValueType // --search-attribute
-	warnings                                    []string // from checkSecurity, logged at start
+	warnings                                    []string                            // from checkSecurity, logged at start
 }
 
 // devUIAddr is where --dev serves the Web UI unless --ui-addr says otherwise

@@ -43,6 +43,8 @@ func (t *txn) apply(cmd *fsmpb.Command) *Result {
 		return t.requestCancelWorkflow(op.RequestCancelWorkflow)
 	case *fsmpb.Command_AdmitUpdate:
 		return t.admitUpdate(op.AdmitUpdate)
+	case *fsmpb.Command_ActivityOperation:
+		return t.activityOperation(op.ActivityOperation)
 	case *fsmpb.Command_SearchAttributes:
 		return t.searchAttributes(op.SearchAttributes)
 	case *fsmpb.Command_UpdateNamespace:

@@ -13,12 +13,13 @@ import (
 )
 
 // findActivity resolves an activity by scheduled event id (token) or by
-// activity id (the ById forms). Activity ids are unique among pending
+// activity id (the ById forms); a token's attempt and stamp must be the
+// activity's current ones. Activity ids are unique among pending
 // activities, so the map walk has one possible answer.
-func (w *run) findActivity(scheduledID int64, attempt int32, activityID string) *fsmpb.ActivityInfo {
+func (w *run) findActivity(scheduledID int64, attempt, stamp int32, activityID string) *fsmpb.ActivityInfo {
 	if scheduledID > 0 {
 		a := w.st.Activities[scheduledID]
-		if a == nil || a.Attempt != attempt {
+		if a == nil || a.Attempt != attempt || a.Stamp != stamp {
 			return nil
 		}
 		return a
@@ -89,19 +90,8 @@ func (w *run) applyRequestCancelActivity(tc *taskCompletion, c *commandpb.Comman
 
 func (w *run) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes, completedID int64) {
 	s := w.st
-	s2c := nanosOf(a.ScheduleToCloseTimeout)
-	if s2c <= 0 || (s.RunTimeout > 0 && s2c > s.RunTimeout) {
-		s2c = s.RunTimeout
-	}
-	st2c := nanosOf(a.StartToCloseTimeout)
-	if st2c <= 0 || (s2c > 0 && st2c > s2c) {
-		st2c = s2c
-	}
-	s2s := nanosOf(a.ScheduleToStartTimeout)
-	if s2s <= 0 || (s2c > 0 && s2s > s2c) {
-		s2s = s2c
-	}
-	hb := min(nanosOf(a.HeartbeatTimeout), st2c)
+	s2c, st2c, s2s, hb := activityTimeouts(s.RunTimeout, nanosOf(a.ScheduleToCloseTimeout), nanosOf(a.StartToCloseTimeout),
+		nanosOf(a.ScheduleToStartTimeout), nanosOf(a.HeartbeatTimeout))
 	queue := a.GetTaskQueue().GetName()
 	if queue == "" {
 		queue = s.TaskQueue
@@ -136,6 +126,22 @@ func (w *run) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttribute
 		return
 	}
 	w.dispatchActivity(info)
+}
+
+// activityTimeouts normalizes an activity's timeouts as Temporal does: the
+// schedule-to-close is at most the run timeout (and is it when unset); the
+// others at most schedule-to-close; the heartbeat at most start-to-close.
+func activityTimeouts(runTimeout, s2c, st2c, s2s, hb int64) (int64, int64, int64, int64) {
+	if s2c <= 0 || (runTimeout > 0 && s2c > runTimeout) {
+		s2c = runTimeout
+	}
+	if st2c <= 0 || (s2c > 0 && st2c > s2c) {
+		st2c = s2c
+	}
+	if s2s <= 0 || (s2c > 0 && s2s > s2c) {
+		s2s = s2c
+	}
+	return s2c, st2c, s2s, min(hb, st2c)
 }
 
 // dispatchActivity queues the activity's current attempt.
@@ -211,7 +217,7 @@ func (t *txn) activityResult(op *fsmpb.ActivityResult) *Result {
 	if err != nil {
 		return &Result{Err: err}
 	}
-	a := w.findActivity(op.ScheduledEventId, op.Attempt, op.ActivityId)
+	a := w.findActivity(op.ScheduledEventId, op.Attempt, op.Stamp, op.ActivityId)
 	if a == nil || a.StartedTime == 0 {
 		return &Result{Err: ErrStaleTask}
 	}
@@ -243,7 +249,7 @@ func (w *run) endActivity(a *fsmpb.ActivityInfo, closeEv *historypb.HistoryEvent
 }
 
 func (w *run) activityFailed(a *fsmpb.ActivityInfo, f *failurepb.Failure, identity string) {
-	backoff, state := retryDecision(a.RetryPolicy, a.Attempt, f, w.t.now, activityExpiry(a))
+	backoff, state := retryDecision(a.RetryPolicy, retryAttempt(a), f, w.t.now, activityExpiry(a))
 	if state == enumspb.RETRY_STATE_IN_PROGRESS {
 		w.retryActivity(a, f, backoff)
 		return
@@ -263,7 +269,7 @@ func (w *run) activityTimedOut(a *fsmpb.ActivityInfo, timeoutType enumspb.Timeou
 	state := enumspb.RETRY_STATE_TIMEOUT
 	if timeoutType == enumspb.TIMEOUT_TYPE_START_TO_CLOSE || timeoutType == enumspb.TIMEOUT_TYPE_HEARTBEAT {
 		var backoff int64
-		backoff, state = retryDecision(a.RetryPolicy, a.Attempt, f, w.t.now, activityExpiry(a))
+		backoff, state = retryDecision(a.RetryPolicy, retryAttempt(a), f, w.t.now, activityExpiry(a))
 		if state == enumspb.RETRY_STATE_IN_PROGRESS {
 			w.retryActivity(a, f, backoff)
 			return
@@ -293,18 +299,41 @@ func timeoutName(t enumspb.TimeoutType) string {
 	return t.String()
 }
 
-// retryActivity schedules the next attempt after backoff. No event is
+// retryAttempt is the attempt number a retry decision counts from: 1 when
+// the running attempt was reset.
+func retryAttempt(a *fsmpb.ActivityInfo) int32 {
+	if a.RestartAttempts {
+		return 1
+	}
+	return a.Attempt
+}
+
+// retryActivity schedules the next attempt after backoff (a paused
+// activity's waits for the unpause). No event is
 // written: Temporal records only the last attempt in history.
 func (w *run) retryActivity(a *fsmpb.ActivityInfo, f *failurepb.Failure, backoff int64) {
 	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE,
 		fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START)
 	w.t.delTask(a.TaskKey)
 	a.TaskKey = nil
+	if a.RestartAttempts {
+		// Reset while running: count again from attempt 1, under a new
+		// stamp (tokens of the earlier attempt 2 are stale).
+		a.Attempt = 1
+		a.Stamp++
+	}
+	if a.ResetHeartbeat {
+		a.HeartbeatDetails = nil
+	}
+	a.ResetRequested, a.RestartAttempts, a.ResetHeartbeat = false, false, false
 	a.Attempt++
 	a.LastFailure = f
 	a.LastWorkerIdentity = a.StartedIdentity
 	a.StartedTime, a.StartedIdentity, a.PollRequestId = 0, "", ""
 	a.LastHeartbeatTime = 0
+	if a.Paused {
+		return // the next attempt waits for UnpauseActivity
+	}
 	if backoff <= 0 {
 		w.dispatchActivity(a)
 		return
@@ -318,7 +347,7 @@ func (t *txn) heartbeatActivity(op *fsmpb.HeartbeatActivity) *Result {
 	if err != nil {
 		return &Result{Err: err}
 	}
-	a := w.findActivity(op.ScheduledEventId, op.Attempt, op.ActivityId)
+	a := w.findActivity(op.ScheduledEventId, op.Attempt, op.Stamp, op.ActivityId)
 	if a == nil || a.StartedTime == 0 {
 		return &Result{Err: ErrStaleTask}
 	}
@@ -327,5 +356,5 @@ func (t *txn) heartbeatActivity(op *fsmpb.HeartbeatActivity) *Result {
 	}
 	a.LastHeartbeatTime = t.now
 	w.save()
-	return &Result{RunID: w.st.RunId, CancelRequested: a.CancelRequested}
+	return &Result{RunID: w.st.RunId, CancelRequested: a.CancelRequested, ActivityPaused: a.Paused, ActivityReset: a.ResetRequested}
 }

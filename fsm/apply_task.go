@@ -98,7 +98,7 @@ func (w *run) markActivityStarted(a *fsmpb.ActivityInfo, identity, requestID str
 	return &StartedActivityTask{
 		Token: &fsmpb.TaskToken{
 			Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, Kind: fsmpb.TaskKind_TASK_KIND_ACTIVITY,
-			ScheduledEventId: a.ScheduledEventId, Attempt: a.Attempt, ActivityId: a.ActivityId,
+			ScheduledEventId: a.ScheduledEventId, Attempt: a.Attempt, ActivityId: a.ActivityId, Stamp: a.Stamp,
 		},
 		WorkflowType: s.WorkflowType,
 		Activity:     proto.Clone(a).(*fsmpb.ActivityInfo),

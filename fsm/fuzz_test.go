@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	activitypb "go.temporal.io/api/activity/v1"
 	commandpb "go.temporal.io/api/command/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	namespacepb "go.temporal.io/api/namespace/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowservice "go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -104,6 +106,9 @@ func (d *driver) wfToken() *fsmpb.TaskToken {
 func (d *driver) actToken() *fsmpb.TaskToken {
 	var live []*fsmpb.TaskToken
 	for _, st := range d.states() {
+		if st.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			continue // a closed run's pending activities are only listed
+		}
 		ids := make([]int64, 0, len(st.Activities))
 		for id, a := range st.Activities {
 			if a.StartedTime > 0 {
@@ -114,7 +119,7 @@ func (d *driver) actToken() *fsmpb.TaskToken {
 		for _, id := range ids {
 			a := st.Activities[id]
 			live = append(live, &fsmpb.TaskToken{Namespace: st.Namespace, WorkflowId: st.WorkflowId, RunId: st.RunId,
-				Kind: fsmpb.TaskKind_TASK_KIND_ACTIVITY, ScheduledEventId: id, Attempt: a.Attempt, ActivityId: a.ActivityId})
+				Kind: fsmpb.TaskKind_TASK_KIND_ACTIVITY, ScheduledEventId: id, Attempt: a.Attempt, ActivityId: a.ActivityId, Stamp: a.Stamp})
 		}
 	}
 	if len(live) == 0 || d.intn(8) == 0 {
@@ -382,6 +387,36 @@ func (d *driver) activityResult() {
 	d.apply(activityResultCmd(tok, set))
 }
 
+// activityOperation pauses, unpauses, resets or changes the options of an
+// activity of some workflow (by id, type or all; often none matches).
+func (d *driver) activityOperation() {
+	op := &fsmpb.ActivityOperation{Namespace: DefaultNamespace, WorkflowId: d.wfID(), Identity: "operator"}
+	switch d.intn(3) {
+	case 0:
+		op.ActivityId = fmt.Sprintf("act-%d", d.intn(d.seq+1))
+	case 1:
+		op.ActivityType = "act-type"
+	default:
+		op.MatchAll = true
+	}
+	delay := int64(d.intn(3)) * int64(time.Second)
+	switch d.intn(5) {
+	case 0, 1:
+		pauseOp("fuzz")(op)
+	case 2:
+		unpauseOp(&fsmpb.ActivityUnpause{ResetAttempts: d.intn(2) == 0, ResetHeartbeat: d.intn(2) == 0, Delay: delay})(op)
+	case 3:
+		resetOp(&fsmpb.ActivityReset{ResetHeartbeat: d.intn(2) == 0, KeepPaused: d.intn(2) == 0, Delay: delay,
+			RestoreOriginalOptions: d.intn(2) == 0})(op)
+	default:
+		optionsOp(&fsmpb.ActivityOptionsUpdate{Options: &activitypb.ActivityOptions{
+			TaskQueue:           &taskqueuepb.TaskQueue{Name: []string{"", "tq", "other"}[d.intn(3)]},
+			StartToCloseTimeout: durp(time.Duration(d.intn(3)) * 10 * time.Second), HeartbeatTimeout: durp(time.Duration(d.intn(2)) * 5 * time.Second),
+		}, Paths: []string{"taskQueue.name", "startToCloseTimeout", "heartbeatTimeout"}[:1+d.intn(3)], RestoreOriginal: d.intn(4) == 0})(op)
+	}
+	d.apply(&fsmpb.Command{Op: &fsmpb.Command_ActivityOperation{ActivityOperation: op}})
+}
+
 // fire advances the clock and fires some due timers, sometimes with a key
 // that is not due yet or no longer exists.
 func (d *driver) fire() {
@@ -401,7 +436,9 @@ func (d *driver) fire() {
 }
 
 func (d *driver) misc() {
-	switch d.intn(14) {
+	switch d.intn(15) {
+	case 14:
+		d.activityOperation()
 	case 9:
 		req := &workflowservice.SignalWithStartWorkflowExecutionRequest{
 			Namespace: DefaultNamespace, WorkflowId: d.wfID(), WorkflowType: startReq("").WorkflowType,

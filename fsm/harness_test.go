@@ -242,7 +242,7 @@ func failWFTCmd(tok *fsmpb.TaskToken, cause enumspb.WorkflowTaskFailedCause) *fs
 func activityResultCmd(tok *fsmpb.TaskToken, set func(*fsmpb.ActivityResult)) *fsmpb.Command {
 	r := &fsmpb.ActivityResult{
 		Namespace: tok.Namespace, WorkflowId: tok.WorkflowId, RunId: tok.RunId,
-		ScheduledEventId: tok.ScheduledEventId, Attempt: tok.Attempt, Identity: "act-worker",
+		ScheduledEventId: tok.ScheduledEventId, Attempt: tok.Attempt, Stamp: tok.Stamp, Identity: "act-worker",
 	}
 	set(r)
 	return &fsmpb.Command{Op: &fsmpb.Command_ActivityResult{ActivityResult: r}}
@@ -272,7 +272,7 @@ func appFailure(typ string, nonRetryable bool) *failurepb.Failure {
 func heartbeatCmd(tok *fsmpb.TaskToken, details string) *fsmpb.Command {
 	return &fsmpb.Command{Op: &fsmpb.Command_HeartbeatActivity{HeartbeatActivity: &fsmpb.HeartbeatActivity{
 		Namespace: tok.Namespace, WorkflowId: tok.WorkflowId, RunId: tok.RunId,
-		ScheduledEventId: tok.ScheduledEventId, Attempt: tok.Attempt, Identity: "act-worker",
+		ScheduledEventId: tok.ScheduledEventId, Attempt: tok.Attempt, Stamp: tok.Stamp, Identity: "act-worker",
 		Details: payloads(details),
 	}}}
 }
@@ -574,15 +574,28 @@ func (h *harness) liveRows() int {
 	return n
 }
 
+// activitiesHoldRows reports whether a pending activity of a (closed) run
+// still owns a task row or timer: a closed run keeps its pending
+// activities for Describe, without either.
+func activitiesHoldRows(st *fsmpb.WorkflowState) bool {
+	for _, a := range st.Activities {
+		if a.TaskKey != nil || len(a.TimerKeys) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // wantClosed checks the current run of wfID is closed with status and holds
-// no rows, pending activities, timers, workflow task or buffered events.
+// no rows, timers, workflow task or buffered events (pending activities
+// stay, listed by Describe, without rows or timers).
 func (h *harness) wantClosed(wfID string, status enumspb.WorkflowExecutionStatus) *fsmpb.WorkflowState {
 	h.t.Helper()
 	st := h.state(wfID)
 	if st.Status != status {
 		h.t.Fatalf("%s status %s, want %s", wfID, st.Status, status)
 	}
-	if st.WorkflowTask != nil || len(st.Activities) != 0 || len(st.Timers) != 0 || len(st.BufferedEvents) != 0 || len(st.TimerKeys) != 0 {
+	if st.WorkflowTask != nil || activitiesHoldRows(st) || len(st.Timers) != 0 || len(st.BufferedEvents) != 0 || len(st.TimerKeys) != 0 {
 		h.t.Fatalf("closed run %s still holds state: %s", st.RunId, prototext.Format(st))
 	}
 	if st.CloseTime != h.now || st.CloseEventId != st.NextEventId-1 {
@@ -671,7 +684,11 @@ func describe(out any) string {
 		return fmt.Sprintf("%T(%v)", out, out)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "err=%v skipped=%v run=%q started=%v cancel=%v notdue=%x", r.Err, r.Skipped, r.RunID, r.Started, r.CancelRequested, r.NotDue)
+	fmt.Fprintf(&b, "err=%v skipped=%v run=%q started=%v cancel=%v paused=%v reset=%v notdue=%x", r.Err, r.Skipped, r.RunID, r.Started,
+		r.CancelRequested, r.ActivityPaused, r.ActivityReset, r.NotDue)
+	if r.ActivityOptions != nil {
+		fmt.Fprintf(&b, " options={%s}", prototext.Format(r.ActivityOptions))
+	}
 	var ase *AlreadyStartedError
 	if errors.As(r.Err, &ase) {
 		fmt.Fprintf(&b, " already=%+v", *ase)

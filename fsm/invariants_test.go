@@ -64,7 +64,7 @@ func checkInvariants(t testing.TB, f *FSM) {
 			fail("history does not begin with WorkflowExecutionStarted")
 		}
 		if st.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			if st.WorkflowTask != nil || len(st.Activities) != 0 || len(st.Timers) != 0 || len(st.BufferedEvents) != 0 || len(st.TimerKeys) != 0 {
+			if st.WorkflowTask != nil || activitiesHoldRows(st) || len(st.Timers) != 0 || len(st.BufferedEvents) != 0 || len(st.TimerKeys) != 0 {
 				fail("closed run still holds state")
 			}
 			if st.CloseEventId != int64(len(evs)) {

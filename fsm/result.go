@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	activitypb "go.temporal.io/api/activity/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -20,7 +21,9 @@ var (
 	ErrWorkflowClosed    = errors.New("fsm: workflow execution already completed")
 	// ErrStaleTask means the task (token or backlog row) no longer matches the
 	// workflow: it was completed, timed out or superseded.
-	ErrStaleTask        = errors.New("fsm: task not found or no longer current")
+	ErrStaleTask = errors.New("fsm: task not found or no longer current")
+	// ErrActivityNotFound: an activity operation named no pending activity.
+	ErrActivityNotFound = errors.New("fsm: activity not found")
 	ErrBadCommand       = errors.New("fsm: invalid workflow command")
 	ErrInvalidArgument  = errors.New("fsm: invalid argument")
 	ErrUnknownOperation = errors.New("fsm: unknown operation")
@@ -82,8 +85,10 @@ type Result struct {
 	ResetHistoryEventID int64
 	// ActivityTask is set by RecordTaskStarted for an activity task.
 	ActivityTask *StartedActivityTask
-	// CancelRequested answers a heartbeat.
-	CancelRequested bool
+	// CancelRequested, ActivityPaused and ActivityReset answer a heartbeat.
+	CancelRequested, ActivityPaused, ActivityReset bool
+	// ActivityOptions: the options an UpdateActivityOptions left in force.
+	ActivityOptions *activitypb.ActivityOptions
 	// NotDue lists FireTimers keys that were not yet due (to retry).
 	NotDue [][]byte
 	// Updates lists the update progress a workflow task completion made.

@@ -336,10 +336,11 @@ func (w *run) closeRun(ev *historypb.HistoryEvent, status enumspb.WorkflowExecut
 	w.flushBuffered()
 	w.appendEvents(ev)
 	w.clearWorkflowTask()
+	// Pending activities stay in the closed run's state without their task
+	// rows and timers: Describe lists them, as Temporal's does.
 	for _, a := range s.Activities {
 		w.releaseActivity(a)
 	}
-	s.Activities = nil
 	for _, tm := range s.Timers {
 		w.t.delTimer(tm.TimerKey)
 	}

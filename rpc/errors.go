@@ -43,6 +43,8 @@ func toStatus(err error) error {
 		return svcErr(serviceerror.NewNotFound("workflow execution not found"))
 	case errors.Is(err, fsm.ErrWorkflowClosed):
 		return svcErr(serviceerror.NewNotFound("workflow execution already completed"))
+	case errors.Is(err, fsm.ErrActivityNotFound):
+		return svcErr(serviceerror.NewNotFound("Can't find pending activity with such ID. Invalid activityID or activity already completed"))
 	case errors.Is(err, fsm.ErrStaleTask):
 		return svcErr(serviceerror.NewNotFound("task not found or no longer current"))
 	case errors.Is(err, fsm.ErrHistoryLimit):

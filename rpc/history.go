@@ -8,6 +8,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -245,9 +246,23 @@ func describe(st *fsmpb.WorkflowState) *workflowservice.DescribeWorkflowExecutio
 		switch {
 		case a.CancelRequested:
 			pa.State = enumspb.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+		case a.Paused && a.StartedTime > 0:
+			pa.State = enumspb.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+		case a.Paused:
+			pa.State = enumspb.PENDING_ACTIVITY_STATE_PAUSED
 		case a.StartedTime > 0:
 			pa.State = enumspb.PENDING_ACTIVITY_STATE_STARTED
 		}
+		if a.Paused {
+			pa.Paused = true
+			pa.PauseInfo = &workflowpb.PendingActivityInfo_PauseInfo{PauseTime: tsOf(a.PauseTime),
+				PausedBy: &workflowpb.PendingActivityInfo_PauseInfo_Manual_{Manual: &workflowpb.PendingActivityInfo_PauseInfo_Manual{
+					Identity: a.PauseIdentity, Reason: a.PauseReason}}}
+		}
+		if a.RestartAttempts {
+			pa.Attempt = 1 // reset while running, as Temporal shows it
+		}
+		pa.ActivityOptions = fsm.ActivityOptionsOf(a)
 		if pa.LastWorkerIdentity == "" {
 			pa.LastWorkerIdentity = a.LastWorkerIdentity
 		}

@@ -221,7 +221,7 @@ func activityTarget(token []byte, ns, wfID, runID, activityID string) (*fsmpb.Ac
 			return nil, err
 		}
 		return &fsmpb.ActivityResult{Namespace: t.Namespace, WorkflowId: t.WorkflowId, RunId: t.RunId,
-			ScheduledEventId: t.ScheduledEventId, Attempt: t.Attempt, ActivityId: t.ActivityId}, nil
+			ScheduledEventId: t.ScheduledEventId, Attempt: t.Attempt, ActivityId: t.ActivityId, Stamp: t.Stamp}, nil
 	}
 	if err := checkID("namespace", ns); err != nil {
 		return nil, err
@@ -336,22 +336,26 @@ func orEmpty(p *commonpb.Payloads) *commonpb.Payloads {
 	return p
 }
 
-func (s *Service) heartbeat(ctx context.Context, r *fsmpb.ActivityResult, details *commonpb.Payloads, identity string) (bool, error) {
+// heartbeat records an activity heartbeat; the answer says whether the
+// activity was asked to cancel, paused or reset since.
+func (s *Service) heartbeat(ctx context.Context, r *fsmpb.ActivityResult, details *commonpb.Payloads, identity string) (*workflowservice.RecordActivityTaskHeartbeatResponse, error) {
 	if n := proto.Size(details); n > maxPayloadSize {
 		r.Outcome = &fsmpb.ActivityResult_Failed{Failed: sizeFailure("details", n)}
 		if err := s.activityResult(ctx, r, identity); err != nil {
-			return false, err
+			return nil, err
 		}
-		return false, payloadError("details", n)
+		return nil, payloadError("details", n)
 	}
 	res, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_HeartbeatActivity{HeartbeatActivity: &fsmpb.HeartbeatActivity{
 		Namespace: r.Namespace, WorkflowId: r.WorkflowId, RunId: r.RunId, ScheduledEventId: r.ScheduledEventId,
-		Attempt: r.Attempt, ActivityId: r.ActivityId, Identity: identity, Details: details,
+		Attempt: r.Attempt, ActivityId: r.ActivityId, Identity: identity, Details: details, Stamp: r.Stamp,
 	}}})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return res.CancelRequested, nil
+	return &workflowservice.RecordActivityTaskHeartbeatResponse{
+		CancelRequested: res.CancelRequested, ActivityPaused: res.ActivityPaused, ActivityReset: res.ActivityReset,
+	}, nil
 }
 
 func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, req *workflowservice.RecordActivityTaskHeartbeatRequest) (*workflowservice.RecordActivityTaskHeartbeatResponse, error) {
@@ -362,11 +366,7 @@ func (s *Service) RecordActivityTaskHeartbeat(ctx context.Context, req *workflow
 	if err != nil {
 		return nil, err
 	}
-	cancel, err := s.heartbeat(ctx, r, req.Details, req.Identity)
-	if err != nil {
-		return nil, err
-	}
-	return &workflowservice.RecordActivityTaskHeartbeatResponse{CancelRequested: cancel}, nil
+	return s.heartbeat(ctx, r, req.Details, req.Identity)
 }
 
 func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, req *workflowservice.RecordActivityTaskHeartbeatByIdRequest) (*workflowservice.RecordActivityTaskHeartbeatByIdResponse, error) {
@@ -377,9 +377,11 @@ func (s *Service) RecordActivityTaskHeartbeatById(ctx context.Context, req *work
 	if err != nil {
 		return nil, err
 	}
-	cancel, err := s.heartbeat(ctx, r, req.Details, req.Identity)
+	resp, err := s.heartbeat(ctx, r, req.Details, req.Identity)
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: cancel}, nil
+	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{
+		CancelRequested: resp.CancelRequested, ActivityPaused: resp.ActivityPaused, ActivityReset: resp.ActivityReset,
+	}, nil
 }

@@ -3,7 +3,8 @@
 # error: workflow start|execute|list|count|describe|show|signal|query|update|
 # execute-update-with-start|
 # cancel|terminate|stack, operator namespace list|describe|create and
-# operator search-attribute create|list|remove.
+# operator search-attribute create|list|remove, activity
+# pause|update-options|unpause|reset.
 #
 # The CLI is installed once with `go install` (pinned below) into
 # $(go env GOPATH)/bin and reused on later runs. The engine runs on ports the
@@ -201,6 +202,32 @@ t workflow execute-update-with-start --workflow-id conv-3 --type Conversation --
   --id-conflict-policy UseExisting --update-name set-greeting --update-input '"Hi"' | tee "$out"
 expect "Hey" "$out" # the same run: it returns the greeting the first update set
 t workflow terminate --workflow-id conv-3 --reason "smoke test"
+
+echo "== activity pause, update-options, unpause, reset"
+t workflow start --type Operated --task-queue cli --workflow-id ops-1
+for i in $(seq 1 100); do # polling until the first workflow task scheduled the activity
+  t workflow describe --workflow-id ops-1 --output json >"$out" 2>&1 || true
+  grep -q '"activityId"' "$out" && break
+  sleep 0.1
+done
+act=$(sed -n 's/.*"activityId": *"\([^"]*\)".*/\1/p' "$out" | head -1)
+[ -n "$act" ] || { echo "no pending activity:"; cat "$out"; exit 1; }
+t activity pause --workflow-id ops-1 --activity-id "$act"
+t workflow describe --workflow-id ops-1 --output json >"$out"
+expect '"paused": *true' "$out"
+expect '"identity": *"temporal-cli' "$out" # the pause records who paused it
+t activity update-options --workflow-id ops-1 --activity-id "$act" --heartbeat-timeout 3s | tee "$out"
+t workflow describe --workflow-id ops-1 --output json >"$out"
+expect '"heartbeatTimeout": *"3s"' "$out"
+t activity unpause --workflow-id ops-1 --activity-id "$act"
+for i in $(seq 1 100); do # a reset reaches a running attempt through its next heartbeat
+  t activity reset --workflow-id ops-1 --activity-id "$act" >/dev/null 2>&1 || true
+  t workflow describe --workflow-id ops-1 --output json >"$out" 2>&1 || true
+  grep -qi "status.*completed" "$out" && break
+  sleep 0.3
+done
+t workflow result --workflow-id ops-1 | tee "$out"
+expect "reset" "$out"
 
 echo "== a malformed query is refused with its position"
 if t workflow list --query "WorkflowId = " >"$out" 2>&1; then

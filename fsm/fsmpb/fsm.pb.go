@@ -11,13 +11,14 @@
 package fsmpb
 
 import (
-	v12 "go.temporal.io/api/common/v1"
+	v11 "go.temporal.io/api/activity/v1"
+	v13 "go.temporal.io/api/common/v1"
 	v1 "go.temporal.io/api/enums/v1"
-	v13 "go.temporal.io/api/failure/v1"
-	v15 "go.temporal.io/api/history/v1"
-	v14 "go.temporal.io/api/namespace/v1"
-	v16 "go.temporal.io/api/workflow/v1"
-	v11 "go.temporal.io/api/workflowservice/v1"
+	v14 "go.temporal.io/api/failure/v1"
+	v16 "go.temporal.io/api/history/v1"
+	v15 "go.temporal.io/api/namespace/v1"
+	v17 "go.temporal.io/api/workflow/v1"
+	v12 "go.temporal.io/api/workflowservice/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -193,6 +194,7 @@ type Command struct {
 	//	*Command_UpdateNamespace
 	//	*Command_DeleteWorkflow
 	//	*Command_SearchAttributes
+	//	*Command_ActivityOperation
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -429,6 +431,15 @@ func (x *Command) GetSearchAttributes() *SearchAttributes {
 	return nil
 }
 
+func (x *Command) GetActivityOperation() *ActivityOperation {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ActivityOperation); ok {
+			return x.ActivityOperation
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -513,6 +524,10 @@ type Command_SearchAttributes struct {
 	SearchAttributes *SearchAttributes `protobuf:"bytes,52,opt,name=search_attributes,json=searchAttributes,proto3,oneof"`
 }
 
+type Command_ActivityOperation struct {
+	ActivityOperation *ActivityOperation `protobuf:"bytes,53,opt,name=activity_operation,json=activityOperation,proto3,oneof"`
+}
+
 func (*Command_StartWorkflow) isCommand_Op() {}
 
 func (*Command_SignalWorkflow) isCommand_Op() {}
@@ -552,6 +567,8 @@ func (*Command_UpdateNamespace) isCommand_Op() {}
 func (*Command_DeleteWorkflow) isCommand_Op() {}
 
 func (*Command_SearchAttributes) isCommand_Op() {}
+
+func (*Command_ActivityOperation) isCommand_Op() {}
 
 // SearchAttributes registers (OperatorService.AddSearchAttributes) or
 // removes custom search attributes of a namespace: a registered attribute's
@@ -616,6 +633,416 @@ func (x *SearchAttributes) GetRemove() []string {
 	return nil
 }
 
+// ActivityOperation pauses, unpauses, resets or changes the options of
+// pending activities of a running workflow (PauseActivity, UnpauseActivity,
+// ResetActivity, UpdateActivityOptions): the one named by activity_id, or
+// every pending one of activity_type, or every pending one (match_all).
+type ActivityOperation struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Namespace    string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	WorkflowId   string                 `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId        string                 `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	ActivityId   string                 `protobuf:"bytes,4,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
+	ActivityType string                 `protobuf:"bytes,5,opt,name=activity_type,json=activityType,proto3" json:"activity_type,omitempty"`
+	MatchAll     bool                   `protobuf:"varint,6,opt,name=match_all,json=matchAll,proto3" json:"match_all,omitempty"`
+	Identity     string                 `protobuf:"bytes,7,opt,name=identity,proto3" json:"identity,omitempty"`
+	// Types that are valid to be assigned to Op:
+	//
+	//	*ActivityOperation_Pause
+	//	*ActivityOperation_Unpause
+	//	*ActivityOperation_ResetActivity
+	//	*ActivityOperation_UpdateOptions
+	Op            isActivityOperation_Op `protobuf_oneof:"op"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivityOperation) Reset() {
+	*x = ActivityOperation{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivityOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivityOperation) ProtoMessage() {}
+
+func (x *ActivityOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivityOperation.ProtoReflect.Descriptor instead.
+func (*ActivityOperation) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ActivityOperation) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ActivityOperation) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *ActivityOperation) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *ActivityOperation) GetActivityId() string {
+	if x != nil {
+		return x.ActivityId
+	}
+	return ""
+}
+
+func (x *ActivityOperation) GetActivityType() string {
+	if x != nil {
+		return x.ActivityType
+	}
+	return ""
+}
+
+func (x *ActivityOperation) GetMatchAll() bool {
+	if x != nil {
+		return x.MatchAll
+	}
+	return false
+}
+
+func (x *ActivityOperation) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *ActivityOperation) GetOp() isActivityOperation_Op {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+func (x *ActivityOperation) GetPause() *ActivityPause {
+	if x != nil {
+		if x, ok := x.Op.(*ActivityOperation_Pause); ok {
+			return x.Pause
+		}
+	}
+	return nil
+}
+
+func (x *ActivityOperation) GetUnpause() *ActivityUnpause {
+	if x != nil {
+		if x, ok := x.Op.(*ActivityOperation_Unpause); ok {
+			return x.Unpause
+		}
+	}
+	return nil
+}
+
+func (x *ActivityOperation) GetResetActivity() *ActivityReset {
+	if x != nil {
+		if x, ok := x.Op.(*ActivityOperation_ResetActivity); ok {
+			return x.ResetActivity
+		}
+	}
+	return nil
+}
+
+func (x *ActivityOperation) GetUpdateOptions() *ActivityOptionsUpdate {
+	if x != nil {
+		if x, ok := x.Op.(*ActivityOperation_UpdateOptions); ok {
+			return x.UpdateOptions
+		}
+	}
+	return nil
+}
+
+type isActivityOperation_Op interface {
+	isActivityOperation_Op()
+}
+
+type ActivityOperation_Pause struct {
+	Pause *ActivityPause `protobuf:"bytes,10,opt,name=pause,proto3,oneof"`
+}
+
+type ActivityOperation_Unpause struct {
+	Unpause *ActivityUnpause `protobuf:"bytes,11,opt,name=unpause,proto3,oneof"`
+}
+
+type ActivityOperation_ResetActivity struct {
+	ResetActivity *ActivityReset `protobuf:"bytes,12,opt,name=reset_activity,json=resetActivity,proto3,oneof"`
+}
+
+type ActivityOperation_UpdateOptions struct {
+	UpdateOptions *ActivityOptionsUpdate `protobuf:"bytes,13,opt,name=update_options,json=updateOptions,proto3,oneof"`
+}
+
+func (*ActivityOperation_Pause) isActivityOperation_Op() {}
+
+func (*ActivityOperation_Unpause) isActivityOperation_Op() {}
+
+func (*ActivityOperation_ResetActivity) isActivityOperation_Op() {}
+
+func (*ActivityOperation_UpdateOptions) isActivityOperation_Op() {}
+
+type ActivityPause struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivityPause) Reset() {
+	*x = ActivityPause{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivityPause) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivityPause) ProtoMessage() {}
+
+func (x *ActivityPause) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivityPause.ProtoReflect.Descriptor instead.
+func (*ActivityPause) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ActivityPause) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// delay (nanoseconds) is the jitter the proposer drew: the activity is
+// dispatched that long after the operation (0: at once).
+type ActivityUnpause struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ResetAttempts  bool                   `protobuf:"varint,1,opt,name=reset_attempts,json=resetAttempts,proto3" json:"reset_attempts,omitempty"`
+	ResetHeartbeat bool                   `protobuf:"varint,2,opt,name=reset_heartbeat,json=resetHeartbeat,proto3" json:"reset_heartbeat,omitempty"`
+	Delay          int64                  `protobuf:"varint,3,opt,name=delay,proto3" json:"delay,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ActivityUnpause) Reset() {
+	*x = ActivityUnpause{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivityUnpause) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivityUnpause) ProtoMessage() {}
+
+func (x *ActivityUnpause) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivityUnpause.ProtoReflect.Descriptor instead.
+func (*ActivityUnpause) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ActivityUnpause) GetResetAttempts() bool {
+	if x != nil {
+		return x.ResetAttempts
+	}
+	return false
+}
+
+func (x *ActivityUnpause) GetResetHeartbeat() bool {
+	if x != nil {
+		return x.ResetHeartbeat
+	}
+	return false
+}
+
+func (x *ActivityUnpause) GetDelay() int64 {
+	if x != nil {
+		return x.Delay
+	}
+	return 0
+}
+
+type ActivityReset struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	ResetHeartbeat         bool                   `protobuf:"varint,1,opt,name=reset_heartbeat,json=resetHeartbeat,proto3" json:"reset_heartbeat,omitempty"`
+	KeepPaused             bool                   `protobuf:"varint,2,opt,name=keep_paused,json=keepPaused,proto3" json:"keep_paused,omitempty"`
+	Delay                  int64                  `protobuf:"varint,3,opt,name=delay,proto3" json:"delay,omitempty"`
+	RestoreOriginalOptions bool                   `protobuf:"varint,4,opt,name=restore_original_options,json=restoreOriginalOptions,proto3" json:"restore_original_options,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ActivityReset) Reset() {
+	*x = ActivityReset{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivityReset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivityReset) ProtoMessage() {}
+
+func (x *ActivityReset) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivityReset.ProtoReflect.Descriptor instead.
+func (*ActivityReset) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ActivityReset) GetResetHeartbeat() bool {
+	if x != nil {
+		return x.ResetHeartbeat
+	}
+	return false
+}
+
+func (x *ActivityReset) GetKeepPaused() bool {
+	if x != nil {
+		return x.KeepPaused
+	}
+	return false
+}
+
+func (x *ActivityReset) GetDelay() int64 {
+	if x != nil {
+		return x.Delay
+	}
+	return 0
+}
+
+func (x *ActivityReset) GetRestoreOriginalOptions() bool {
+	if x != nil {
+		return x.RestoreOriginalOptions
+	}
+	return false
+}
+
+// paths are the update mask's paths (Temporal's names: taskQueue.name,
+// scheduleToCloseTimeout, retryPolicy.maximumAttempts, ...).
+type ActivityOptionsUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Options         *v11.ActivityOptions   `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
+	Paths           []string               `protobuf:"bytes,2,rep,name=paths,proto3" json:"paths,omitempty"`
+	RestoreOriginal bool                   `protobuf:"varint,3,opt,name=restore_original,json=restoreOriginal,proto3" json:"restore_original,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ActivityOptionsUpdate) Reset() {
+	*x = ActivityOptionsUpdate{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivityOptionsUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivityOptionsUpdate) ProtoMessage() {}
+
+func (x *ActivityOptionsUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivityOptionsUpdate.ProtoReflect.Descriptor instead.
+func (*ActivityOptionsUpdate) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ActivityOptionsUpdate) GetOptions() *v11.ActivityOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ActivityOptionsUpdate) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+func (x *ActivityOptionsUpdate) GetRestoreOriginal() bool {
+	if x != nil {
+		return x.RestoreOriginal
+	}
+	return false
+}
+
 type Noop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -624,7 +1051,7 @@ type Noop struct {
 
 func (x *Noop) Reset() {
 	*x = Noop{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +1063,7 @@ func (x *Noop) String() string {
 func (*Noop) ProtoMessage() {}
 
 func (x *Noop) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,21 +1076,21 @@ func (x *Noop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Noop.ProtoReflect.Descriptor instead.
 func (*Noop) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{2}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 type StartWorkflow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// run_id is generated by the leader before proposing.
 	RunId         string                             `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Request       *v11.StartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	Request       *v12.StartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StartWorkflow) Reset() {
 	*x = StartWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +1102,7 @@ func (x *StartWorkflow) String() string {
 func (*StartWorkflow) ProtoMessage() {}
 
 func (x *StartWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +1115,7 @@ func (x *StartWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartWorkflow.ProtoReflect.Descriptor instead.
 func (*StartWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{3}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StartWorkflow) GetRunId() string {
@@ -698,7 +1125,7 @@ func (x *StartWorkflow) GetRunId() string {
 	return ""
 }
 
-func (x *StartWorkflow) GetRequest() *v11.StartWorkflowExecutionRequest {
+func (x *StartWorkflow) GetRequest() *v12.StartWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -707,14 +1134,14 @@ func (x *StartWorkflow) GetRequest() *v11.StartWorkflowExecutionRequest {
 
 type SignalWorkflow struct {
 	state         protoimpl.MessageState              `protogen:"open.v1"`
-	Request       *v11.SignalWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	Request       *v12.SignalWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SignalWorkflow) Reset() {
 	*x = SignalWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +1153,7 @@ func (x *SignalWorkflow) String() string {
 func (*SignalWorkflow) ProtoMessage() {}
 
 func (x *SignalWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,10 +1166,10 @@ func (x *SignalWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalWorkflow.ProtoReflect.Descriptor instead.
 func (*SignalWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{4}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *SignalWorkflow) GetRequest() *v11.SignalWorkflowExecutionRequest {
+func (x *SignalWorkflow) GetRequest() *v12.SignalWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -753,14 +1180,14 @@ type SignalWithStart struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// run_id is used if a new run is started.
 	RunId         string                                       `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Request       *v11.SignalWithStartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	Request       *v12.SignalWithStartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SignalWithStart) Reset() {
 	*x = SignalWithStart{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +1199,7 @@ func (x *SignalWithStart) String() string {
 func (*SignalWithStart) ProtoMessage() {}
 
 func (x *SignalWithStart) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +1212,7 @@ func (x *SignalWithStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalWithStart.ProtoReflect.Descriptor instead.
 func (*SignalWithStart) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SignalWithStart) GetRunId() string {
@@ -795,7 +1222,7 @@ func (x *SignalWithStart) GetRunId() string {
 	return ""
 }
 
-func (x *SignalWithStart) GetRequest() *v11.SignalWithStartWorkflowExecutionRequest {
+func (x *SignalWithStart) GetRequest() *v12.SignalWithStartWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -816,7 +1243,7 @@ type AdmitUpdate struct {
 
 func (x *AdmitUpdate) Reset() {
 	*x = AdmitUpdate{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +1255,7 @@ func (x *AdmitUpdate) String() string {
 func (*AdmitUpdate) ProtoMessage() {}
 
 func (x *AdmitUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +1268,7 @@ func (x *AdmitUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitUpdate.ProtoReflect.Descriptor instead.
 func (*AdmitUpdate) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AdmitUpdate) GetNamespace() string {
@@ -874,14 +1301,14 @@ func (x *AdmitUpdate) GetUpdateId() string {
 
 type RequestCancelWorkflow struct {
 	state         protoimpl.MessageState                     `protogen:"open.v1"`
-	Request       *v11.RequestCancelWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	Request       *v12.RequestCancelWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RequestCancelWorkflow) Reset() {
 	*x = RequestCancelWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1320,7 @@ func (x *RequestCancelWorkflow) String() string {
 func (*RequestCancelWorkflow) ProtoMessage() {}
 
 func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,10 +1333,10 @@ func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestCancelWorkflow.ProtoReflect.Descriptor instead.
 func (*RequestCancelWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
 }
 
-func (x *RequestCancelWorkflow) GetRequest() *v11.RequestCancelWorkflowExecutionRequest {
+func (x *RequestCancelWorkflow) GetRequest() *v12.RequestCancelWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -918,14 +1345,14 @@ func (x *RequestCancelWorkflow) GetRequest() *v11.RequestCancelWorkflowExecution
 
 type TerminateWorkflow struct {
 	state         protoimpl.MessageState                 `protogen:"open.v1"`
-	Request       *v11.TerminateWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	Request       *v12.TerminateWorkflowExecutionRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TerminateWorkflow) Reset() {
 	*x = TerminateWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1364,7 @@ func (x *TerminateWorkflow) String() string {
 func (*TerminateWorkflow) ProtoMessage() {}
 
 func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,10 +1377,10 @@ func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflow.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
 }
 
-func (x *TerminateWorkflow) GetRequest() *v11.TerminateWorkflowExecutionRequest {
+func (x *TerminateWorkflow) GetRequest() *v12.TerminateWorkflowExecutionRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -971,7 +1398,7 @@ type ResetSticky struct {
 
 func (x *ResetSticky) Reset() {
 	*x = ResetSticky{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1410,7 @@ func (x *ResetSticky) String() string {
 func (*ResetSticky) ProtoMessage() {}
 
 func (x *ResetSticky) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1423,7 @@ func (x *ResetSticky) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetSticky.ProtoReflect.Descriptor instead.
 func (*ResetSticky) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResetSticky) GetNamespace() string {
@@ -1033,7 +1460,7 @@ type RecordTaskStarted struct {
 
 func (x *RecordTaskStarted) Reset() {
 	*x = RecordTaskStarted{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1472,7 @@ func (x *RecordTaskStarted) String() string {
 func (*RecordTaskStarted) ProtoMessage() {}
 
 func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1485,7 @@ func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTaskStarted.ProtoReflect.Descriptor instead.
 func (*RecordTaskStarted) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordTaskStarted) GetTaskKey() []byte {
@@ -1085,7 +1512,7 @@ func (x *RecordTaskStarted) GetPollRequestId() string {
 type CompleteWorkflowTask struct {
 	state   protoimpl.MessageState                   `protogen:"open.v1"`
 	Token   *TaskToken                               `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Request *v11.RespondWorkflowTaskCompletedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	Request *v12.RespondWorkflowTaskCompletedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	// new_run_ids are leader-generated run ids, consumed in order by commands
 	// that start runs (child workflows, continue-as-new).
 	NewRunIds     []string `protobuf:"bytes,3,rep,name=new_run_ids,json=newRunIds,proto3" json:"new_run_ids,omitempty"`
@@ -1095,7 +1522,7 @@ type CompleteWorkflowTask struct {
 
 func (x *CompleteWorkflowTask) Reset() {
 	*x = CompleteWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1534,7 @@ func (x *CompleteWorkflowTask) String() string {
 func (*CompleteWorkflowTask) ProtoMessage() {}
 
 func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1547,7 @@ func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteWorkflowTask.ProtoReflect.Descriptor instead.
 func (*CompleteWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CompleteWorkflowTask) GetToken() *TaskToken {
@@ -1130,7 +1557,7 @@ func (x *CompleteWorkflowTask) GetToken() *TaskToken {
 	return nil
 }
 
-func (x *CompleteWorkflowTask) GetRequest() *v11.RespondWorkflowTaskCompletedRequest {
+func (x *CompleteWorkflowTask) GetRequest() *v12.RespondWorkflowTaskCompletedRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -1147,7 +1574,7 @@ func (x *CompleteWorkflowTask) GetNewRunIds() []string {
 type FailWorkflowTask struct {
 	state   protoimpl.MessageState                `protogen:"open.v1"`
 	Token   *TaskToken                            `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Request *v11.RespondWorkflowTaskFailedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	Request *v12.RespondWorkflowTaskFailedRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	// terminate_reason, when set, also terminates the workflow with this
 	// reason after recording the failed task (Temporal's answer to a command
 	// whose payload exceeds the size limit).
@@ -1158,7 +1585,7 @@ type FailWorkflowTask struct {
 
 func (x *FailWorkflowTask) Reset() {
 	*x = FailWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1597,7 @@ func (x *FailWorkflowTask) String() string {
 func (*FailWorkflowTask) ProtoMessage() {}
 
 func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1610,7 @@ func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailWorkflowTask.ProtoReflect.Descriptor instead.
 func (*FailWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FailWorkflowTask) GetToken() *TaskToken {
@@ -1193,7 +1620,7 @@ func (x *FailWorkflowTask) GetToken() *TaskToken {
 	return nil
 }
 
-func (x *FailWorkflowTask) GetRequest() *v11.RespondWorkflowTaskFailedRequest {
+func (x *FailWorkflowTask) GetRequest() *v12.RespondWorkflowTaskFailedRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -1211,14 +1638,14 @@ func (x *FailWorkflowTask) GetTerminateReason() string {
 // retention (fields left unset are kept).
 type UpdateNamespace struct {
 	state         protoimpl.MessageState      `protogen:"open.v1"`
-	Request       *v11.UpdateNamespaceRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	Request       *v12.UpdateNamespaceRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateNamespace) Reset() {
 	*x = UpdateNamespace{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1657,7 @@ func (x *UpdateNamespace) String() string {
 func (*UpdateNamespace) ProtoMessage() {}
 
 func (x *UpdateNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,10 +1670,10 @@ func (x *UpdateNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespace.ProtoReflect.Descriptor instead.
 func (*UpdateNamespace) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
 }
 
-func (x *UpdateNamespace) GetRequest() *v11.UpdateNamespaceRequest {
+func (x *UpdateNamespace) GetRequest() *v12.UpdateNamespaceRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -1267,7 +1694,7 @@ type DeleteWorkflow struct {
 
 func (x *DeleteWorkflow) Reset() {
 	*x = DeleteWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1706,7 @@ func (x *DeleteWorkflow) String() string {
 func (*DeleteWorkflow) ProtoMessage() {}
 
 func (x *DeleteWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1719,7 @@ func (x *DeleteWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflow.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteWorkflow) GetNamespace() string {
@@ -1334,6 +1761,8 @@ type ActivityResult struct {
 	Attempt          int32                  `protobuf:"varint,5,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	ActivityId       string                 `protobuf:"bytes,6,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
 	Identity         string                 `protobuf:"bytes,7,opt,name=identity,proto3" json:"identity,omitempty"`
+	// stamp is the token's: an attempt handed out before a reset is stale.
+	Stamp int32 `protobuf:"varint,14,opt,name=stamp,proto3" json:"stamp,omitempty"`
 	// Types that are valid to be assigned to Outcome:
 	//
 	//	*ActivityResult_Completed
@@ -1341,14 +1770,14 @@ type ActivityResult struct {
 	//	*ActivityResult_Canceled
 	Outcome isActivityResult_Outcome `protobuf_oneof:"outcome"`
 	// last_heartbeat_details accompany a failure.
-	LastHeartbeatDetails *v12.Payloads `protobuf:"bytes,13,opt,name=last_heartbeat_details,json=lastHeartbeatDetails,proto3" json:"last_heartbeat_details,omitempty"`
+	LastHeartbeatDetails *v13.Payloads `protobuf:"bytes,13,opt,name=last_heartbeat_details,json=lastHeartbeatDetails,proto3" json:"last_heartbeat_details,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ActivityResult) Reset() {
 	*x = ActivityResult{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1789,7 @@ func (x *ActivityResult) String() string {
 func (*ActivityResult) ProtoMessage() {}
 
 func (x *ActivityResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1802,7 @@ func (x *ActivityResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityResult.ProtoReflect.Descriptor instead.
 func (*ActivityResult) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ActivityResult) GetNamespace() string {
@@ -1425,6 +1854,13 @@ func (x *ActivityResult) GetIdentity() string {
 	return ""
 }
 
+func (x *ActivityResult) GetStamp() int32 {
+	if x != nil {
+		return x.Stamp
+	}
+	return 0
+}
+
 func (x *ActivityResult) GetOutcome() isActivityResult_Outcome {
 	if x != nil {
 		return x.Outcome
@@ -1432,7 +1868,7 @@ func (x *ActivityResult) GetOutcome() isActivityResult_Outcome {
 	return nil
 }
 
-func (x *ActivityResult) GetCompleted() *v12.Payloads {
+func (x *ActivityResult) GetCompleted() *v13.Payloads {
 	if x != nil {
 		if x, ok := x.Outcome.(*ActivityResult_Completed); ok {
 			return x.Completed
@@ -1441,7 +1877,7 @@ func (x *ActivityResult) GetCompleted() *v12.Payloads {
 	return nil
 }
 
-func (x *ActivityResult) GetFailed() *v13.Failure {
+func (x *ActivityResult) GetFailed() *v14.Failure {
 	if x != nil {
 		if x, ok := x.Outcome.(*ActivityResult_Failed); ok {
 			return x.Failed
@@ -1450,7 +1886,7 @@ func (x *ActivityResult) GetFailed() *v13.Failure {
 	return nil
 }
 
-func (x *ActivityResult) GetCanceled() *v12.Payloads {
+func (x *ActivityResult) GetCanceled() *v13.Payloads {
 	if x != nil {
 		if x, ok := x.Outcome.(*ActivityResult_Canceled); ok {
 			return x.Canceled
@@ -1459,7 +1895,7 @@ func (x *ActivityResult) GetCanceled() *v12.Payloads {
 	return nil
 }
 
-func (x *ActivityResult) GetLastHeartbeatDetails() *v12.Payloads {
+func (x *ActivityResult) GetLastHeartbeatDetails() *v13.Payloads {
 	if x != nil {
 		return x.LastHeartbeatDetails
 	}
@@ -1471,15 +1907,15 @@ type isActivityResult_Outcome interface {
 }
 
 type ActivityResult_Completed struct {
-	Completed *v12.Payloads `protobuf:"bytes,10,opt,name=completed,proto3,oneof"`
+	Completed *v13.Payloads `protobuf:"bytes,10,opt,name=completed,proto3,oneof"`
 }
 
 type ActivityResult_Failed struct {
-	Failed *v13.Failure `protobuf:"bytes,11,opt,name=failed,proto3,oneof"`
+	Failed *v14.Failure `protobuf:"bytes,11,opt,name=failed,proto3,oneof"`
 }
 
 type ActivityResult_Canceled struct {
-	Canceled *v12.Payloads `protobuf:"bytes,12,opt,name=canceled,proto3,oneof"`
+	Canceled *v13.Payloads `protobuf:"bytes,12,opt,name=canceled,proto3,oneof"`
 }
 
 func (*ActivityResult_Completed) isActivityResult_Outcome() {}
@@ -1497,14 +1933,15 @@ type HeartbeatActivity struct {
 	Attempt          int32                  `protobuf:"varint,5,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	ActivityId       string                 `protobuf:"bytes,6,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
 	Identity         string                 `protobuf:"bytes,7,opt,name=identity,proto3" json:"identity,omitempty"`
-	Details          *v12.Payloads          `protobuf:"bytes,8,opt,name=details,proto3" json:"details,omitempty"`
+	Details          *v13.Payloads          `protobuf:"bytes,8,opt,name=details,proto3" json:"details,omitempty"`
+	Stamp            int32                  `protobuf:"varint,9,opt,name=stamp,proto3" json:"stamp,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
 func (x *HeartbeatActivity) Reset() {
 	*x = HeartbeatActivity{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1953,7 @@ func (x *HeartbeatActivity) String() string {
 func (*HeartbeatActivity) ProtoMessage() {}
 
 func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1966,7 @@ func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatActivity.ProtoReflect.Descriptor instead.
 func (*HeartbeatActivity) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HeartbeatActivity) GetNamespace() string {
@@ -1581,11 +2018,18 @@ func (x *HeartbeatActivity) GetIdentity() string {
 	return ""
 }
 
-func (x *HeartbeatActivity) GetDetails() *v12.Payloads {
+func (x *HeartbeatActivity) GetDetails() *v13.Payloads {
 	if x != nil {
 		return x.Details
 	}
 	return nil
+}
+
+func (x *HeartbeatActivity) GetStamp() int32 {
+	if x != nil {
+		return x.Stamp
+	}
+	return 0
 }
 
 // FireTimers fires the timer rows stored under keys whose time has come.
@@ -1598,7 +2042,7 @@ type FireTimers struct {
 
 func (x *FireTimers) Reset() {
 	*x = FireTimers{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +2054,7 @@ func (x *FireTimers) String() string {
 func (*FireTimers) ProtoMessage() {}
 
 func (x *FireTimers) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +2067,7 @@ func (x *FireTimers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FireTimers.ProtoReflect.Descriptor instead.
 func (*FireTimers) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FireTimers) GetKeys() [][]byte {
@@ -1636,14 +2080,14 @@ func (x *FireTimers) GetKeys() [][]byte {
 type RegisterNamespace struct {
 	state         protoimpl.MessageState        `protogen:"open.v1"`
 	NamespaceId   string                        `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
-	Request       *v11.RegisterNamespaceRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	Request       *v12.RegisterNamespaceRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterNamespace) Reset() {
 	*x = RegisterNamespace{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +2099,7 @@ func (x *RegisterNamespace) String() string {
 func (*RegisterNamespace) ProtoMessage() {}
 
 func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +2112,7 @@ func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNamespace.ProtoReflect.Descriptor instead.
 func (*RegisterNamespace) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RegisterNamespace) GetNamespaceId() string {
@@ -1678,7 +2122,7 @@ func (x *RegisterNamespace) GetNamespaceId() string {
 	return ""
 }
 
-func (x *RegisterNamespace) GetRequest() *v11.RegisterNamespaceRequest {
+func (x *RegisterNamespace) GetRequest() *v12.RegisterNamespaceRequest {
 	if x != nil {
 		return x.Request
 	}
@@ -1694,7 +2138,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +2150,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +2163,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetNode) GetNode() *NodeInfo {
@@ -1738,7 +2182,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1750,7 +2194,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1763,7 +2207,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RemoveNode) GetId() string {
@@ -1785,7 +2229,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1797,7 +2241,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1810,7 +2254,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *NodeInfo) GetId() string {
@@ -1843,15 +2287,15 @@ func (x *NodeInfo) GetHttpAddr() string {
 
 type NamespaceRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Info          *v14.NamespaceInfo     `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
-	Config        *v14.NamespaceConfig   `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	Info          *v15.NamespaceInfo     `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
+	Config        *v15.NamespaceConfig   `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NamespaceRecord) Reset() {
 	*x = NamespaceRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1863,7 +2307,7 @@ func (x *NamespaceRecord) String() string {
 func (*NamespaceRecord) ProtoMessage() {}
 
 func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1876,17 +2320,17 @@ func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceRecord.ProtoReflect.Descriptor instead.
 func (*NamespaceRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
 }
 
-func (x *NamespaceRecord) GetInfo() *v14.NamespaceInfo {
+func (x *NamespaceRecord) GetInfo() *v15.NamespaceInfo {
 	if x != nil {
 		return x.Info
 	}
 	return nil
 }
 
-func (x *NamespaceRecord) GetConfig() *v14.NamespaceConfig {
+func (x *NamespaceRecord) GetConfig() *v15.NamespaceConfig {
 	if x != nil {
 		return x.Config
 	}
@@ -1904,13 +2348,15 @@ type TaskToken struct {
 	StartedEventId   int64                  `protobuf:"varint,6,opt,name=started_event_id,json=startedEventId,proto3" json:"started_event_id,omitempty"`
 	Attempt          int32                  `protobuf:"varint,7,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	ActivityId       string                 `protobuf:"bytes,8,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// stamp is the activity's stamp when it was handed out (ActivityInfo).
+	Stamp         int32 `protobuf:"varint,9,opt,name=stamp,proto3" json:"stamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskToken) Reset() {
 	*x = TaskToken{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +2368,7 @@ func (x *TaskToken) String() string {
 func (*TaskToken) ProtoMessage() {}
 
 func (x *TaskToken) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +2381,7 @@ func (x *TaskToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskToken.ProtoReflect.Descriptor instead.
 func (*TaskToken) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TaskToken) GetNamespace() string {
@@ -1994,6 +2440,13 @@ func (x *TaskToken) GetActivityId() string {
 	return ""
 }
 
+func (x *TaskToken) GetStamp() int32 {
+	if x != nil {
+		return x.Stamp
+	}
+	return 0
+}
+
 // TaskRow is a task waiting in a queue's durable backlog.
 type TaskRow struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -2011,7 +2464,7 @@ type TaskRow struct {
 
 func (x *TaskRow) Reset() {
 	*x = TaskRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2476,7 @@ func (x *TaskRow) String() string {
 func (*TaskRow) ProtoMessage() {}
 
 func (x *TaskRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2489,7 @@ func (x *TaskRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRow.ProtoReflect.Descriptor instead.
 func (*TaskRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TaskRow) GetNamespace() string {
@@ -2114,7 +2567,7 @@ type TimerRow struct {
 
 func (x *TimerRow) Reset() {
 	*x = TimerRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2126,7 +2579,7 @@ func (x *TimerRow) String() string {
 func (*TimerRow) ProtoMessage() {}
 
 func (x *TimerRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2139,7 +2592,7 @@ func (x *TimerRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimerRow.ProtoReflect.Descriptor instead.
 func (*TimerRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TimerRow) GetKind() TimerKind {
@@ -2210,7 +2663,7 @@ type CurrentRun struct {
 
 func (x *CurrentRun) Reset() {
 	*x = CurrentRun{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2222,7 +2675,7 @@ func (x *CurrentRun) String() string {
 func (*CurrentRun) ProtoMessage() {}
 
 func (x *CurrentRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2235,7 +2688,7 @@ func (x *CurrentRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CurrentRun.ProtoReflect.Descriptor instead.
 func (*CurrentRun) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CurrentRun) GetRunId() string {
@@ -2278,14 +2731,14 @@ type WorkflowTaskInfo struct {
 	// instead of in history. Any other event written to the run writes them
 	// first (the task becomes a normal one); a completion with no commands and
 	// only update rejections drops them, so history does not grow.
-	SpeculativeEvents []*v15.HistoryEvent `protobuf:"bytes,12,rep,name=speculative_events,json=speculativeEvents,proto3" json:"speculative_events,omitempty"`
+	SpeculativeEvents []*v16.HistoryEvent `protobuf:"bytes,12,rep,name=speculative_events,json=speculativeEvents,proto3" json:"speculative_events,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
 
 func (x *WorkflowTaskInfo) Reset() {
 	*x = WorkflowTaskInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2297,7 +2750,7 @@ func (x *WorkflowTaskInfo) String() string {
 func (*WorkflowTaskInfo) ProtoMessage() {}
 
 func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2310,7 +2763,7 @@ func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowTaskInfo.ProtoReflect.Descriptor instead.
 func (*WorkflowTaskInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WorkflowTaskInfo) GetScheduledEventId() int64 {
@@ -2390,7 +2843,7 @@ func (x *WorkflowTaskInfo) GetSticky() bool {
 	return false
 }
 
-func (x *WorkflowTaskInfo) GetSpeculativeEvents() []*v15.HistoryEvent {
+func (x *WorkflowTaskInfo) GetSpeculativeEvents() []*v16.HistoryEvent {
 	if x != nil {
 		return x.SpeculativeEvents
 	}
@@ -2401,24 +2854,24 @@ type ActivityInfo struct {
 	state                       protoimpl.MessageState `protogen:"open.v1"`
 	ScheduledEventId            int64                  `protobuf:"varint,1,opt,name=scheduled_event_id,json=scheduledEventId,proto3" json:"scheduled_event_id,omitempty"`
 	ActivityId                  string                 `protobuf:"bytes,2,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
-	ActivityType                *v12.ActivityType      `protobuf:"bytes,3,opt,name=activity_type,json=activityType,proto3" json:"activity_type,omitempty"`
+	ActivityType                *v13.ActivityType      `protobuf:"bytes,3,opt,name=activity_type,json=activityType,proto3" json:"activity_type,omitempty"`
 	TaskQueue                   string                 `protobuf:"bytes,4,opt,name=task_queue,json=taskQueue,proto3" json:"task_queue,omitempty"`
-	Header                      *v12.Header            `protobuf:"bytes,5,opt,name=header,proto3" json:"header,omitempty"`
-	Input                       *v12.Payloads          `protobuf:"bytes,6,opt,name=input,proto3" json:"input,omitempty"`
+	Header                      *v13.Header            `protobuf:"bytes,5,opt,name=header,proto3" json:"header,omitempty"`
+	Input                       *v13.Payloads          `protobuf:"bytes,6,opt,name=input,proto3" json:"input,omitempty"`
 	ScheduleToCloseTimeout      int64                  `protobuf:"varint,7,opt,name=schedule_to_close_timeout,json=scheduleToCloseTimeout,proto3" json:"schedule_to_close_timeout,omitempty"`
 	ScheduleToStartTimeout      int64                  `protobuf:"varint,8,opt,name=schedule_to_start_timeout,json=scheduleToStartTimeout,proto3" json:"schedule_to_start_timeout,omitempty"`
 	StartToCloseTimeout         int64                  `protobuf:"varint,9,opt,name=start_to_close_timeout,json=startToCloseTimeout,proto3" json:"start_to_close_timeout,omitempty"`
 	HeartbeatTimeout            int64                  `protobuf:"varint,10,opt,name=heartbeat_timeout,json=heartbeatTimeout,proto3" json:"heartbeat_timeout,omitempty"`
-	RetryPolicy                 *v12.RetryPolicy       `protobuf:"bytes,11,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	RetryPolicy                 *v13.RetryPolicy       `protobuf:"bytes,11,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	Attempt                     int32                  `protobuf:"varint,12,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	ScheduledTime               int64                  `protobuf:"varint,13,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
 	CurrentAttemptScheduledTime int64                  `protobuf:"varint,14,opt,name=current_attempt_scheduled_time,json=currentAttemptScheduledTime,proto3" json:"current_attempt_scheduled_time,omitempty"`
 	StartedTime                 int64                  `protobuf:"varint,15,opt,name=started_time,json=startedTime,proto3" json:"started_time,omitempty"`
 	StartedIdentity             string                 `protobuf:"bytes,16,opt,name=started_identity,json=startedIdentity,proto3" json:"started_identity,omitempty"`
 	PollRequestId               string                 `protobuf:"bytes,17,opt,name=poll_request_id,json=pollRequestId,proto3" json:"poll_request_id,omitempty"`
-	HeartbeatDetails            *v12.Payloads          `protobuf:"bytes,18,opt,name=heartbeat_details,json=heartbeatDetails,proto3" json:"heartbeat_details,omitempty"`
+	HeartbeatDetails            *v13.Payloads          `protobuf:"bytes,18,opt,name=heartbeat_details,json=heartbeatDetails,proto3" json:"heartbeat_details,omitempty"`
 	LastHeartbeatTime           int64                  `protobuf:"varint,19,opt,name=last_heartbeat_time,json=lastHeartbeatTime,proto3" json:"last_heartbeat_time,omitempty"`
-	LastFailure                 *v13.Failure           `protobuf:"bytes,20,opt,name=last_failure,json=lastFailure,proto3" json:"last_failure,omitempty"`
+	LastFailure                 *v14.Failure           `protobuf:"bytes,20,opt,name=last_failure,json=lastFailure,proto3" json:"last_failure,omitempty"`
 	LastWorkerIdentity          string                 `protobuf:"bytes,21,opt,name=last_worker_identity,json=lastWorkerIdentity,proto3" json:"last_worker_identity,omitempty"`
 	CancelRequested             bool                   `protobuf:"varint,22,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
 	CancelRequestedEventId      int64                  `protobuf:"varint,23,opt,name=cancel_requested_event_id,json=cancelRequestedEventId,proto3" json:"cancel_requested_event_id,omitempty"`
@@ -2426,13 +2879,30 @@ type ActivityInfo struct {
 	TimerKeys                   [][]byte               `protobuf:"bytes,25,rep,name=timer_keys,json=timerKeys,proto3" json:"timer_keys,omitempty"`
 	// retry_timer_pending is set while the activity waits out a retry backoff.
 	RetryTimerPending bool `protobuf:"varint,26,opt,name=retry_timer_pending,json=retryTimerPending,proto3" json:"retry_timer_pending,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// stamp grows when an operation re-dispatches the activity with an
+	// attempt number it may have had before (reset, unpause with
+	// reset_attempts): a token of the earlier attempt is stale.
+	Stamp int32 `protobuf:"varint,27,opt,name=stamp,proto3" json:"stamp,omitempty"`
+	// paused: no new attempt is dispatched; a running one learns it from its
+	// heartbeat (activity_paused) and, if it fails, waits.
+	Paused        bool   `protobuf:"varint,28,opt,name=paused,proto3" json:"paused,omitempty"`
+	PauseTime     int64  `protobuf:"varint,29,opt,name=pause_time,json=pauseTime,proto3" json:"pause_time,omitempty"`
+	PauseIdentity string `protobuf:"bytes,30,opt,name=pause_identity,json=pauseIdentity,proto3" json:"pause_identity,omitempty"`
+	PauseReason   string `protobuf:"bytes,31,opt,name=pause_reason,json=pauseReason,proto3" json:"pause_reason,omitempty"`
+	// reset_requested: the running attempt was reset; its heartbeats answer
+	// activity_reset. restart_attempts: the attempt after the running one is
+	// attempt 2 (counted from 1 again); reset_heartbeat clears the heartbeat
+	// details for it.
+	ResetRequested  bool `protobuf:"varint,32,opt,name=reset_requested,json=resetRequested,proto3" json:"reset_requested,omitempty"`
+	RestartAttempts bool `protobuf:"varint,33,opt,name=restart_attempts,json=restartAttempts,proto3" json:"restart_attempts,omitempty"`
+	ResetHeartbeat  bool `protobuf:"varint,34,opt,name=reset_heartbeat,json=resetHeartbeat,proto3" json:"reset_heartbeat,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ActivityInfo) Reset() {
 	*x = ActivityInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2444,7 +2914,7 @@ func (x *ActivityInfo) String() string {
 func (*ActivityInfo) ProtoMessage() {}
 
 func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2457,7 +2927,7 @@ func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityInfo.ProtoReflect.Descriptor instead.
 func (*ActivityInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ActivityInfo) GetScheduledEventId() int64 {
@@ -2474,7 +2944,7 @@ func (x *ActivityInfo) GetActivityId() string {
 	return ""
 }
 
-func (x *ActivityInfo) GetActivityType() *v12.ActivityType {
+func (x *ActivityInfo) GetActivityType() *v13.ActivityType {
 	if x != nil {
 		return x.ActivityType
 	}
@@ -2488,14 +2958,14 @@ func (x *ActivityInfo) GetTaskQueue() string {
 	return ""
 }
 
-func (x *ActivityInfo) GetHeader() *v12.Header {
+func (x *ActivityInfo) GetHeader() *v13.Header {
 	if x != nil {
 		return x.Header
 	}
 	return nil
 }
 
-func (x *ActivityInfo) GetInput() *v12.Payloads {
+func (x *ActivityInfo) GetInput() *v13.Payloads {
 	if x != nil {
 		return x.Input
 	}
@@ -2530,7 +3000,7 @@ func (x *ActivityInfo) GetHeartbeatTimeout() int64 {
 	return 0
 }
 
-func (x *ActivityInfo) GetRetryPolicy() *v12.RetryPolicy {
+func (x *ActivityInfo) GetRetryPolicy() *v13.RetryPolicy {
 	if x != nil {
 		return x.RetryPolicy
 	}
@@ -2579,7 +3049,7 @@ func (x *ActivityInfo) GetPollRequestId() string {
 	return ""
 }
 
-func (x *ActivityInfo) GetHeartbeatDetails() *v12.Payloads {
+func (x *ActivityInfo) GetHeartbeatDetails() *v13.Payloads {
 	if x != nil {
 		return x.HeartbeatDetails
 	}
@@ -2593,7 +3063,7 @@ func (x *ActivityInfo) GetLastHeartbeatTime() int64 {
 	return 0
 }
 
-func (x *ActivityInfo) GetLastFailure() *v13.Failure {
+func (x *ActivityInfo) GetLastFailure() *v14.Failure {
 	if x != nil {
 		return x.LastFailure
 	}
@@ -2642,6 +3112,62 @@ func (x *ActivityInfo) GetRetryTimerPending() bool {
 	return false
 }
 
+func (x *ActivityInfo) GetStamp() int32 {
+	if x != nil {
+		return x.Stamp
+	}
+	return 0
+}
+
+func (x *ActivityInfo) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *ActivityInfo) GetPauseTime() int64 {
+	if x != nil {
+		return x.PauseTime
+	}
+	return 0
+}
+
+func (x *ActivityInfo) GetPauseIdentity() string {
+	if x != nil {
+		return x.PauseIdentity
+	}
+	return ""
+}
+
+func (x *ActivityInfo) GetPauseReason() string {
+	if x != nil {
+		return x.PauseReason
+	}
+	return ""
+}
+
+func (x *ActivityInfo) GetResetRequested() bool {
+	if x != nil {
+		return x.ResetRequested
+	}
+	return false
+}
+
+func (x *ActivityInfo) GetRestartAttempts() bool {
+	if x != nil {
+		return x.RestartAttempts
+	}
+	return false
+}
+
+func (x *ActivityInfo) GetResetHeartbeat() bool {
+	if x != nil {
+		return x.ResetHeartbeat
+	}
+	return false
+}
+
 type UserTimerInfo struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	TimerId        string                 `protobuf:"bytes,1,opt,name=timer_id,json=timerId,proto3" json:"timer_id,omitempty"`
@@ -2654,7 +3180,7 @@ type UserTimerInfo struct {
 
 func (x *UserTimerInfo) Reset() {
 	*x = UserTimerInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2666,7 +3192,7 @@ func (x *UserTimerInfo) String() string {
 func (*UserTimerInfo) ProtoMessage() {}
 
 func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2679,7 +3205,7 @@ func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserTimerInfo.ProtoReflect.Descriptor instead.
 func (*UserTimerInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UserTimerInfo) GetTimerId() string {
@@ -2716,7 +3242,7 @@ type WorkflowState struct {
 	Namespace        string                     `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	WorkflowId       string                     `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
 	RunId            string                     `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	WorkflowType     *v12.WorkflowType          `protobuf:"bytes,4,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
+	WorkflowType     *v13.WorkflowType          `protobuf:"bytes,4,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
 	TaskQueue        string                     `protobuf:"bytes,5,opt,name=task_queue,json=taskQueue,proto3" json:"task_queue,omitempty"`
 	Status           v1.WorkflowExecutionStatus `protobuf:"varint,6,opt,name=status,proto3,enum=temporal.api.enums.v1.WorkflowExecutionStatus" json:"status,omitempty"`
 	NextEventId      int64                      `protobuf:"varint,7,opt,name=next_event_id,json=nextEventId,proto3" json:"next_event_id,omitempty"`
@@ -2732,11 +3258,11 @@ type WorkflowState struct {
 	WorkflowTask                 *WorkflowTaskInfo         `protobuf:"bytes,15,opt,name=workflow_task,json=workflowTask,proto3" json:"workflow_task,omitempty"`
 	Activities                   map[int64]*ActivityInfo   `protobuf:"bytes,16,rep,name=activities,proto3" json:"activities,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Timers                       map[string]*UserTimerInfo `protobuf:"bytes,17,rep,name=timers,proto3" json:"timers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	BufferedEvents               []*v15.HistoryEvent       `protobuf:"bytes,18,rep,name=buffered_events,json=bufferedEvents,proto3" json:"buffered_events,omitempty"`
+	BufferedEvents               []*v16.HistoryEvent       `protobuf:"bytes,18,rep,name=buffered_events,json=bufferedEvents,proto3" json:"buffered_events,omitempty"`
 	SignalRequestIds             []string                  `protobuf:"bytes,19,rep,name=signal_request_ids,json=signalRequestIds,proto3" json:"signal_request_ids,omitempty"`
 	CreateRequestId              string                    `protobuf:"bytes,20,opt,name=create_request_id,json=createRequestId,proto3" json:"create_request_id,omitempty"`
-	Memo                         *v12.Memo                 `protobuf:"bytes,21,opt,name=memo,proto3" json:"memo,omitempty"`
-	SearchAttributes             *v12.SearchAttributes     `protobuf:"bytes,22,opt,name=search_attributes,json=searchAttributes,proto3" json:"search_attributes,omitempty"`
+	Memo                         *v13.Memo                 `protobuf:"bytes,21,opt,name=memo,proto3" json:"memo,omitempty"`
+	SearchAttributes             *v13.SearchAttributes     `protobuf:"bytes,22,opt,name=search_attributes,json=searchAttributes,proto3" json:"search_attributes,omitempty"`
 	StickyTaskQueue              string                    `protobuf:"bytes,23,opt,name=sticky_task_queue,json=stickyTaskQueue,proto3" json:"sticky_task_queue,omitempty"`
 	StickyScheduleToStartTimeout int64                     `protobuf:"varint,24,opt,name=sticky_schedule_to_start_timeout,json=stickyScheduleToStartTimeout,proto3" json:"sticky_schedule_to_start_timeout,omitempty"`
 	HistorySizeBytes             int64                     `protobuf:"varint,25,opt,name=history_size_bytes,json=historySizeBytes,proto3" json:"history_size_bytes,omitempty"`
@@ -2748,7 +3274,7 @@ type WorkflowState struct {
 	Parent                       *ParentInfo               `protobuf:"bytes,31,opt,name=parent,proto3" json:"parent,omitempty"`
 	Children                     map[int64]*ChildInfo      `protobuf:"bytes,32,rep,name=children,proto3" json:"children,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	CancelRequested              bool                      `protobuf:"varint,33,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
-	RetryPolicy                  *v12.RetryPolicy          `protobuf:"bytes,34,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	RetryPolicy                  *v13.RetryPolicy          `protobuf:"bytes,34,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	CronSchedule                 string                    `protobuf:"bytes,35,opt,name=cron_schedule,json=cronSchedule,proto3" json:"cron_schedule,omitempty"`
 	// execution_expiration is the absolute end of the whole chain of runs.
 	ExecutionExpiration int64 `protobuf:"varint,36,opt,name=execution_expiration,json=executionExpiration,proto3" json:"execution_expiration,omitempty"`
@@ -2773,7 +3299,7 @@ type WorkflowState struct {
 
 func (x *WorkflowState) Reset() {
 	*x = WorkflowState{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +3311,7 @@ func (x *WorkflowState) String() string {
 func (*WorkflowState) ProtoMessage() {}
 
 func (x *WorkflowState) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2798,7 +3324,7 @@ func (x *WorkflowState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowState.ProtoReflect.Descriptor instead.
 func (*WorkflowState) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *WorkflowState) GetNamespace() string {
@@ -2822,7 +3348,7 @@ func (x *WorkflowState) GetRunId() string {
 	return ""
 }
 
-func (x *WorkflowState) GetWorkflowType() *v12.WorkflowType {
+func (x *WorkflowState) GetWorkflowType() *v13.WorkflowType {
 	if x != nil {
 		return x.WorkflowType
 	}
@@ -2920,7 +3446,7 @@ func (x *WorkflowState) GetTimers() map[string]*UserTimerInfo {
 	return nil
 }
 
-func (x *WorkflowState) GetBufferedEvents() []*v15.HistoryEvent {
+func (x *WorkflowState) GetBufferedEvents() []*v16.HistoryEvent {
 	if x != nil {
 		return x.BufferedEvents
 	}
@@ -2941,14 +3467,14 @@ func (x *WorkflowState) GetCreateRequestId() string {
 	return ""
 }
 
-func (x *WorkflowState) GetMemo() *v12.Memo {
+func (x *WorkflowState) GetMemo() *v13.Memo {
 	if x != nil {
 		return x.Memo
 	}
 	return nil
 }
 
-func (x *WorkflowState) GetSearchAttributes() *v12.SearchAttributes {
+func (x *WorkflowState) GetSearchAttributes() *v13.SearchAttributes {
 	if x != nil {
 		return x.SearchAttributes
 	}
@@ -3032,7 +3558,7 @@ func (x *WorkflowState) GetCancelRequested() bool {
 	return false
 }
 
-func (x *WorkflowState) GetRetryPolicy() *v12.RetryPolicy {
+func (x *WorkflowState) GetRetryPolicy() *v13.RetryPolicy {
 	if x != nil {
 		return x.RetryPolicy
 	}
@@ -3106,14 +3632,14 @@ func (x *WorkflowState) GetStartDelay() bool {
 // ListWorkflowExecutions returns and its queries filter on.
 type VisibilityRecord struct {
 	state         protoimpl.MessageState     `protogen:"open.v1"`
-	Info          *v16.WorkflowExecutionInfo `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
+	Info          *v17.WorkflowExecutionInfo `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VisibilityRecord) Reset() {
 	*x = VisibilityRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3125,7 +3651,7 @@ func (x *VisibilityRecord) String() string {
 func (*VisibilityRecord) ProtoMessage() {}
 
 func (x *VisibilityRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3138,10 +3664,10 @@ func (x *VisibilityRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VisibilityRecord.ProtoReflect.Descriptor instead.
 func (*VisibilityRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{36}
 }
 
-func (x *VisibilityRecord) GetInfo() *v16.WorkflowExecutionInfo {
+func (x *VisibilityRecord) GetInfo() *v17.WorkflowExecutionInfo {
 	if x != nil {
 		return x.Info
 	}
@@ -3159,7 +3685,7 @@ type UpdateInfo struct {
 
 func (x *UpdateInfo) Reset() {
 	*x = UpdateInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3171,7 +3697,7 @@ func (x *UpdateInfo) String() string {
 func (*UpdateInfo) ProtoMessage() {}
 
 func (x *UpdateInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3184,7 +3710,7 @@ func (x *UpdateInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateInfo.ProtoReflect.Descriptor instead.
 func (*UpdateInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UpdateInfo) GetUpdateId() string {
@@ -3217,14 +3743,14 @@ type ParentInfo struct {
 	// root is the run at the top of the parent chain (the parent's root, or
 	// the parent itself when it has none): Temporal's root_workflow_execution.
 	// Unset in rows written before it existed.
-	Root          *v12.WorkflowExecution `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
+	Root          *v13.WorkflowExecution `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ParentInfo) Reset() {
 	*x = ParentInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3236,7 +3762,7 @@ func (x *ParentInfo) String() string {
 func (*ParentInfo) ProtoMessage() {}
 
 func (x *ParentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3249,7 +3775,7 @@ func (x *ParentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParentInfo.ProtoReflect.Descriptor instead.
 func (*ParentInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ParentInfo) GetNamespace() string {
@@ -3280,7 +3806,7 @@ func (x *ParentInfo) GetInitiatedEventId() int64 {
 	return 0
 }
 
-func (x *ParentInfo) GetRoot() *v12.WorkflowExecution {
+func (x *ParentInfo) GetRoot() *v13.WorkflowExecution {
 	if x != nil {
 		return x.Root
 	}
@@ -3294,7 +3820,7 @@ type ChildInfo struct {
 	Namespace         string                 `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	WorkflowId        string                 `protobuf:"bytes,4,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
 	RunId             string                 `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	WorkflowType      *v12.WorkflowType      `protobuf:"bytes,6,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
+	WorkflowType      *v13.WorkflowType      `protobuf:"bytes,6,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
 	ParentClosePolicy v1.ParentClosePolicy   `protobuf:"varint,7,opt,name=parent_close_policy,json=parentClosePolicy,proto3,enum=temporal.api.enums.v1.ParentClosePolicy" json:"parent_close_policy,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
@@ -3302,7 +3828,7 @@ type ChildInfo struct {
 
 func (x *ChildInfo) Reset() {
 	*x = ChildInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3314,7 +3840,7 @@ func (x *ChildInfo) String() string {
 func (*ChildInfo) ProtoMessage() {}
 
 func (x *ChildInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3327,7 +3853,7 @@ func (x *ChildInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildInfo.ProtoReflect.Descriptor instead.
 func (*ChildInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ChildInfo) GetInitiatedEventId() int64 {
@@ -3365,7 +3891,7 @@ func (x *ChildInfo) GetRunId() string {
 	return ""
 }
 
-func (x *ChildInfo) GetWorkflowType() *v12.WorkflowType {
+func (x *ChildInfo) GetWorkflowType() *v13.WorkflowType {
 	if x != nil {
 		return x.WorkflowType
 	}
@@ -3383,7 +3909,7 @@ var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a$temporal/api/common/v1/message.proto\x1a\"temporal/api/enums/v1/common.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a&temporal/api/workflow/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\xc0\f\n" +
+	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a&temporal/api/activity/v1/message.proto\x1a$temporal/api/common/v1/message.proto\x1a\"temporal/api/enums/v1/common.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a&temporal/api/workflow/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\x95\r\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -3411,7 +3937,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\fadmit_update\x18\x1a \x01(\v2\x1c.raftflow.fsm.v1.AdmitUpdateH\x00R\vadmitUpdate\x12M\n" +
 	"\x10update_namespace\x182 \x01(\v2 .raftflow.fsm.v1.UpdateNamespaceH\x00R\x0fupdateNamespace\x12J\n" +
 	"\x0fdelete_workflow\x183 \x01(\v2\x1f.raftflow.fsm.v1.DeleteWorkflowH\x00R\x0edeleteWorkflow\x12P\n" +
-	"\x11search_attributes\x184 \x01(\v2!.raftflow.fsm.v1.SearchAttributesH\x00R\x10searchAttributesB\x04\n" +
+	"\x11search_attributes\x184 \x01(\v2!.raftflow.fsm.v1.SearchAttributesH\x00R\x10searchAttributes\x12S\n" +
+	"\x12activity_operation\x185 \x01(\v2\".raftflow.fsm.v1.ActivityOperationH\x00R\x11activityOperationB\x04\n" +
 	"\x02op\"\xe7\x01\n" +
 	"\x10SearchAttributes\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12<\n" +
@@ -3419,7 +3946,39 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x06remove\x18\x03 \x03(\tR\x06remove\x1a_\n" +
 	"\bAddEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12=\n" +
-	"\x05value\x18\x02 \x01(\x0e2'.temporal.api.enums.v1.IndexedValueTypeR\x05value:\x028\x01\"\x06\n" +
+	"\x05value\x18\x02 \x01(\x0e2'.temporal.api.enums.v1.IndexedValueTypeR\x05value:\x028\x01\"\xfe\x03\n" +
+	"\x11ActivityOperation\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
+	"\vworkflow_id\x18\x02 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1f\n" +
+	"\vactivity_id\x18\x04 \x01(\tR\n" +
+	"activityId\x12#\n" +
+	"\ractivity_type\x18\x05 \x01(\tR\factivityType\x12\x1b\n" +
+	"\tmatch_all\x18\x06 \x01(\bR\bmatchAll\x12\x1a\n" +
+	"\bidentity\x18\a \x01(\tR\bidentity\x126\n" +
+	"\x05pause\x18\n" +
+	" \x01(\v2\x1e.raftflow.fsm.v1.ActivityPauseH\x00R\x05pause\x12<\n" +
+	"\aunpause\x18\v \x01(\v2 .raftflow.fsm.v1.ActivityUnpauseH\x00R\aunpause\x12G\n" +
+	"\x0ereset_activity\x18\f \x01(\v2\x1e.raftflow.fsm.v1.ActivityResetH\x00R\rresetActivity\x12O\n" +
+	"\x0eupdate_options\x18\r \x01(\v2&.raftflow.fsm.v1.ActivityOptionsUpdateH\x00R\rupdateOptionsB\x04\n" +
+	"\x02op\"'\n" +
+	"\rActivityPause\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"w\n" +
+	"\x0fActivityUnpause\x12%\n" +
+	"\x0ereset_attempts\x18\x01 \x01(\bR\rresetAttempts\x12'\n" +
+	"\x0freset_heartbeat\x18\x02 \x01(\bR\x0eresetHeartbeat\x12\x14\n" +
+	"\x05delay\x18\x03 \x01(\x03R\x05delay\"\xa9\x01\n" +
+	"\rActivityReset\x12'\n" +
+	"\x0freset_heartbeat\x18\x01 \x01(\bR\x0eresetHeartbeat\x12\x1f\n" +
+	"\vkeep_paused\x18\x02 \x01(\bR\n" +
+	"keepPaused\x12\x14\n" +
+	"\x05delay\x18\x03 \x01(\x03R\x05delay\x128\n" +
+	"\x18restore_original_options\x18\x04 \x01(\bR\x16restoreOriginalOptions\"\x9d\x01\n" +
+	"\x15ActivityOptionsUpdate\x12C\n" +
+	"\aoptions\x18\x01 \x01(\v2).temporal.api.activity.v1.ActivityOptionsR\aoptions\x12\x14\n" +
+	"\x05paths\x18\x02 \x03(\tR\x05paths\x12)\n" +
+	"\x10restore_original\x18\x03 \x01(\bR\x0frestoreOriginal\"\x06\n" +
 	"\x04Noop\"\x80\x01\n" +
 	"\rStartWorkflow\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12X\n" +
@@ -3464,7 +4023,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
 	"workflowId\x12\x15\n" +
 	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1a\n" +
-	"\bidentity\x18\x04 \x01(\tR\bidentity\"\x8c\x04\n" +
+	"\bidentity\x18\x04 \x01(\tR\bidentity\"\xa2\x04\n" +
 	"\x0eActivityResult\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -3474,13 +4033,14 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\aattempt\x18\x05 \x01(\x05R\aattempt\x12\x1f\n" +
 	"\vactivity_id\x18\x06 \x01(\tR\n" +
 	"activityId\x12\x1a\n" +
-	"\bidentity\x18\a \x01(\tR\bidentity\x12@\n" +
+	"\bidentity\x18\a \x01(\tR\bidentity\x12\x14\n" +
+	"\x05stamp\x18\x0e \x01(\x05R\x05stamp\x12@\n" +
 	"\tcompleted\x18\n" +
 	" \x01(\v2 .temporal.api.common.v1.PayloadsH\x00R\tcompleted\x12:\n" +
 	"\x06failed\x18\v \x01(\v2 .temporal.api.failure.v1.FailureH\x00R\x06failed\x12>\n" +
 	"\bcanceled\x18\f \x01(\v2 .temporal.api.common.v1.PayloadsH\x00R\bcanceled\x12V\n" +
 	"\x16last_heartbeat_details\x18\r \x01(\v2 .temporal.api.common.v1.PayloadsR\x14lastHeartbeatDetailsB\t\n" +
-	"\aoutcome\"\xaa\x02\n" +
+	"\aoutcome\"\xc0\x02\n" +
 	"\x11HeartbeatActivity\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -3491,7 +4051,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\vactivity_id\x18\x06 \x01(\tR\n" +
 	"activityId\x12\x1a\n" +
 	"\bidentity\x18\a \x01(\tR\bidentity\x12:\n" +
-	"\adetails\x18\b \x01(\v2 .temporal.api.common.v1.PayloadsR\adetails\" \n" +
+	"\adetails\x18\b \x01(\v2 .temporal.api.common.v1.PayloadsR\adetails\x12\x14\n" +
+	"\x05stamp\x18\t \x01(\x05R\x05stamp\" \n" +
 	"\n" +
 	"FireTimers\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\fR\x04keys\"\x8b\x01\n" +
@@ -3510,7 +4071,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\thttp_addr\x18\x04 \x01(\tR\bhttpAddr\"\x93\x01\n" +
 	"\x0fNamespaceRecord\x12<\n" +
 	"\x04info\x18\x01 \x01(\v2(.temporal.api.namespace.v1.NamespaceInfoR\x04info\x12B\n" +
-	"\x06config\x18\x02 \x01(\v2*.temporal.api.namespace.v1.NamespaceConfigR\x06config\"\xa3\x02\n" +
+	"\x06config\x18\x02 \x01(\v2*.temporal.api.namespace.v1.NamespaceConfigR\x06config\"\xb9\x02\n" +
 	"\tTaskToken\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -3521,7 +4082,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x10started_event_id\x18\x06 \x01(\x03R\x0estartedEventId\x12\x18\n" +
 	"\aattempt\x18\a \x01(\x05R\aattempt\x12\x1f\n" +
 	"\vactivity_id\x18\b \x01(\tR\n" +
-	"activityId\"\x94\x02\n" +
+	"activityId\x12\x14\n" +
+	"\x05stamp\x18\t \x01(\x05R\x05stamp\"\x94\x02\n" +
 	"\aTaskRow\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1d\n" +
 	"\n" +
@@ -3563,8 +4125,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\ttimer_key\x18\n" +
 	" \x01(\fR\btimerKey\x12\x16\n" +
 	"\x06sticky\x18\v \x01(\bR\x06sticky\x12T\n" +
-	"\x12speculative_events\x18\f \x03(\v2%.temporal.api.history.v1.HistoryEventR\x11speculativeEvents\"\x99\n" +
-	"\n" +
+	"\x12speculative_events\x18\f \x03(\v2%.temporal.api.history.v1.HistoryEventR\x11speculativeEvents\"\xad\f\n" +
 	"\fActivityInfo\x12,\n" +
 	"\x12scheduled_event_id\x18\x01 \x01(\x03R\x10scheduledEventId\x12\x1f\n" +
 	"\vactivity_id\x18\x02 \x01(\tR\n" +
@@ -3595,7 +4156,16 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\btask_key\x18\x18 \x01(\fR\ataskKey\x12\x1d\n" +
 	"\n" +
 	"timer_keys\x18\x19 \x03(\fR\ttimerKeys\x12.\n" +
-	"\x13retry_timer_pending\x18\x1a \x01(\bR\x11retryTimerPending\"\x8a\x01\n" +
+	"\x13retry_timer_pending\x18\x1a \x01(\bR\x11retryTimerPending\x12\x14\n" +
+	"\x05stamp\x18\x1b \x01(\x05R\x05stamp\x12\x16\n" +
+	"\x06paused\x18\x1c \x01(\bR\x06paused\x12\x1d\n" +
+	"\n" +
+	"pause_time\x18\x1d \x01(\x03R\tpauseTime\x12%\n" +
+	"\x0epause_identity\x18\x1e \x01(\tR\rpauseIdentity\x12!\n" +
+	"\fpause_reason\x18\x1f \x01(\tR\vpauseReason\x12'\n" +
+	"\x0freset_requested\x18  \x01(\bR\x0eresetRequested\x12)\n" +
+	"\x10restart_attempts\x18! \x01(\bR\x0frestartAttempts\x12'\n" +
+	"\x0freset_heartbeat\x18\" \x01(\bR\x0eresetHeartbeat\"\x8a\x01\n" +
 	"\rUserTimerInfo\x12\x19\n" +
 	"\btimer_id\x18\x01 \x01(\tR\atimerId\x12(\n" +
 	"\x10started_event_id\x18\x02 \x01(\x03R\x0estartedEventId\x12\x17\n" +
@@ -3725,154 +4295,166 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_fsmpb_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
-	(TaskKind)(0),                 // 0: raftflow.fsm.v1.TaskKind
-	(TimerKind)(0),                // 1: raftflow.fsm.v1.TimerKind
-	(*Command)(nil),               // 2: raftflow.fsm.v1.Command
-	(*SearchAttributes)(nil),      // 3: raftflow.fsm.v1.SearchAttributes
-	(*Noop)(nil),                  // 4: raftflow.fsm.v1.Noop
-	(*StartWorkflow)(nil),         // 5: raftflow.fsm.v1.StartWorkflow
-	(*SignalWorkflow)(nil),        // 6: raftflow.fsm.v1.SignalWorkflow
-	(*SignalWithStart)(nil),       // 7: raftflow.fsm.v1.SignalWithStart
-	(*AdmitUpdate)(nil),           // 8: raftflow.fsm.v1.AdmitUpdate
-	(*RequestCancelWorkflow)(nil), // 9: raftflow.fsm.v1.RequestCancelWorkflow
-	(*TerminateWorkflow)(nil),     // 10: raftflow.fsm.v1.TerminateWorkflow
-	(*ResetSticky)(nil),           // 11: raftflow.fsm.v1.ResetSticky
-	(*RecordTaskStarted)(nil),     // 12: raftflow.fsm.v1.RecordTaskStarted
-	(*CompleteWorkflowTask)(nil),  // 13: raftflow.fsm.v1.CompleteWorkflowTask
-	(*FailWorkflowTask)(nil),      // 14: raftflow.fsm.v1.FailWorkflowTask
-	(*UpdateNamespace)(nil),       // 15: raftflow.fsm.v1.UpdateNamespace
-	(*DeleteWorkflow)(nil),        // 16: raftflow.fsm.v1.DeleteWorkflow
-	(*ActivityResult)(nil),        // 17: raftflow.fsm.v1.ActivityResult
-	(*HeartbeatActivity)(nil),     // 18: raftflow.fsm.v1.HeartbeatActivity
-	(*FireTimers)(nil),            // 19: raftflow.fsm.v1.FireTimers
-	(*RegisterNamespace)(nil),     // 20: raftflow.fsm.v1.RegisterNamespace
-	(*SetNode)(nil),               // 21: raftflow.fsm.v1.SetNode
-	(*RemoveNode)(nil),            // 22: raftflow.fsm.v1.RemoveNode
-	(*NodeInfo)(nil),              // 23: raftflow.fsm.v1.NodeInfo
-	(*NamespaceRecord)(nil),       // 24: raftflow.fsm.v1.NamespaceRecord
-	(*TaskToken)(nil),             // 25: raftflow.fsm.v1.TaskToken
-	(*TaskRow)(nil),               // 26: raftflow.fsm.v1.TaskRow
-	(*TimerRow)(nil),              // 27: raftflow.fsm.v1.TimerRow
-	(*CurrentRun)(nil),            // 28: raftflow.fsm.v1.CurrentRun
-	(*WorkflowTaskInfo)(nil),      // 29: raftflow.fsm.v1.WorkflowTaskInfo
-	(*ActivityInfo)(nil),          // 30: raftflow.fsm.v1.ActivityInfo
-	(*UserTimerInfo)(nil),         // 31: raftflow.fsm.v1.UserTimerInfo
-	(*WorkflowState)(nil),         // 32: raftflow.fsm.v1.WorkflowState
-	(*VisibilityRecord)(nil),      // 33: raftflow.fsm.v1.VisibilityRecord
-	(*UpdateInfo)(nil),            // 34: raftflow.fsm.v1.UpdateInfo
-	(*ParentInfo)(nil),            // 35: raftflow.fsm.v1.ParentInfo
-	(*ChildInfo)(nil),             // 36: raftflow.fsm.v1.ChildInfo
-	nil,                           // 37: raftflow.fsm.v1.SearchAttributes.AddEntry
-	nil,                           // 38: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	nil,                           // 39: raftflow.fsm.v1.WorkflowState.TimersEntry
-	nil,                           // 40: raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	nil,                           // 41: raftflow.fsm.v1.WorkflowState.UpdatesEntry
-	(*v11.StartWorkflowExecutionRequest)(nil),           // 42: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	(*v11.SignalWorkflowExecutionRequest)(nil),          // 43: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	(*v11.SignalWithStartWorkflowExecutionRequest)(nil), // 44: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
-	(*v11.RequestCancelWorkflowExecutionRequest)(nil),   // 45: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	(*v11.TerminateWorkflowExecutionRequest)(nil),       // 46: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	(*v11.RespondWorkflowTaskCompletedRequest)(nil),     // 47: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	(*v11.RespondWorkflowTaskFailedRequest)(nil),        // 48: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	(*v11.UpdateNamespaceRequest)(nil),                  // 49: temporal.api.workflowservice.v1.UpdateNamespaceRequest
-	(*v12.Payloads)(nil),                                // 50: temporal.api.common.v1.Payloads
-	(*v13.Failure)(nil),                                 // 51: temporal.api.failure.v1.Failure
-	(*v11.RegisterNamespaceRequest)(nil),                // 52: temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	(*v14.NamespaceInfo)(nil),                           // 53: temporal.api.namespace.v1.NamespaceInfo
-	(*v14.NamespaceConfig)(nil),                         // 54: temporal.api.namespace.v1.NamespaceConfig
-	(v1.WorkflowExecutionStatus)(0),                     // 55: temporal.api.enums.v1.WorkflowExecutionStatus
-	(*v15.HistoryEvent)(nil),                            // 56: temporal.api.history.v1.HistoryEvent
-	(*v12.ActivityType)(nil),                            // 57: temporal.api.common.v1.ActivityType
-	(*v12.Header)(nil),                                  // 58: temporal.api.common.v1.Header
-	(*v12.RetryPolicy)(nil),                             // 59: temporal.api.common.v1.RetryPolicy
-	(*v12.WorkflowType)(nil),                            // 60: temporal.api.common.v1.WorkflowType
-	(*v12.Memo)(nil),                                    // 61: temporal.api.common.v1.Memo
-	(*v12.SearchAttributes)(nil),                        // 62: temporal.api.common.v1.SearchAttributes
-	(*v16.WorkflowExecutionInfo)(nil),                   // 63: temporal.api.workflow.v1.WorkflowExecutionInfo
-	(*v12.WorkflowExecution)(nil),                       // 64: temporal.api.common.v1.WorkflowExecution
-	(v1.ParentClosePolicy)(0),                           // 65: temporal.api.enums.v1.ParentClosePolicy
-	(v1.IndexedValueType)(0),                            // 66: temporal.api.enums.v1.IndexedValueType
+	(TaskKind)(0),                              // 0: raftflow.fsm.v1.TaskKind
+	(TimerKind)(0),                             // 1: raftflow.fsm.v1.TimerKind
+	(*Command)(nil),                            // 2: raftflow.fsm.v1.Command
+	(*SearchAttributes)(nil),                   // 3: raftflow.fsm.v1.SearchAttributes
+	(*ActivityOperation)(nil),                  // 4: raftflow.fsm.v1.ActivityOperation
+	(*ActivityPause)(nil),                      // 5: raftflow.fsm.v1.ActivityPause
+	(*ActivityUnpause)(nil),                    // 6: raftflow.fsm.v1.ActivityUnpause
+	(*ActivityReset)(nil),                      // 7: raftflow.fsm.v1.ActivityReset
+	(*ActivityOptionsUpdate)(nil),              // 8: raftflow.fsm.v1.ActivityOptionsUpdate
+	(*Noop)(nil),                               // 9: raftflow.fsm.v1.Noop
+	(*StartWorkflow)(nil),                      // 10: raftflow.fsm.v1.StartWorkflow
+	(*SignalWorkflow)(nil),                     // 11: raftflow.fsm.v1.SignalWorkflow
+	(*SignalWithStart)(nil),                    // 12: raftflow.fsm.v1.SignalWithStart
+	(*AdmitUpdate)(nil),                        // 13: raftflow.fsm.v1.AdmitUpdate
+	(*RequestCancelWorkflow)(nil),              // 14: raftflow.fsm.v1.RequestCancelWorkflow
+	(*TerminateWorkflow)(nil),                  // 15: raftflow.fsm.v1.TerminateWorkflow
+	(*ResetSticky)(nil),                        // 16: raftflow.fsm.v1.ResetSticky
+	(*RecordTaskStarted)(nil),                  // 17: raftflow.fsm.v1.RecordTaskStarted
+	(*CompleteWorkflowTask)(nil),               // 18: raftflow.fsm.v1.CompleteWorkflowTask
+	(*FailWorkflowTask)(nil),                   // 19: raftflow.fsm.v1.FailWorkflowTask
+	(*UpdateNamespace)(nil),                    // 20: raftflow.fsm.v1.UpdateNamespace
+	(*DeleteWorkflow)(nil),                     // 21: raftflow.fsm.v1.DeleteWorkflow
+	(*ActivityResult)(nil),                     // 22: raftflow.fsm.v1.ActivityResult
+	(*HeartbeatActivity)(nil),                  // 23: raftflow.fsm.v1.HeartbeatActivity
+	(*FireTimers)(nil),                         // 24: raftflow.fsm.v1.FireTimers
+	(*RegisterNamespace)(nil),                  // 25: raftflow.fsm.v1.RegisterNamespace
+	(*SetNode)(nil),                            // 26: raftflow.fsm.v1.SetNode
+	(*RemoveNode)(nil),                         // 27: raftflow.fsm.v1.RemoveNode
+	(*NodeInfo)(nil),                           // 28: raftflow.fsm.v1.NodeInfo
+	(*NamespaceRecord)(nil),                    // 29: raftflow.fsm.v1.NamespaceRecord
+	(*TaskToken)(nil),                          // 30: raftflow.fsm.v1.TaskToken
+	(*TaskRow)(nil),                            // 31: raftflow.fsm.v1.TaskRow
+	(*TimerRow)(nil),                           // 32: raftflow.fsm.v1.TimerRow
+	(*CurrentRun)(nil),                         // 33: raftflow.fsm.v1.CurrentRun
+	(*WorkflowTaskInfo)(nil),                   // 34: raftflow.fsm.v1.WorkflowTaskInfo
+	(*ActivityInfo)(nil),                       // 35: raftflow.fsm.v1.ActivityInfo
+	(*UserTimerInfo)(nil),                      // 36: raftflow.fsm.v1.UserTimerInfo
+	(*WorkflowState)(nil),                      // 37: raftflow.fsm.v1.WorkflowState
+	(*VisibilityRecord)(nil),                   // 38: raftflow.fsm.v1.VisibilityRecord
+	(*UpdateInfo)(nil),                         // 39: raftflow.fsm.v1.UpdateInfo
+	(*ParentInfo)(nil),                         // 40: raftflow.fsm.v1.ParentInfo
+	(*ChildInfo)(nil),                          // 41: raftflow.fsm.v1.ChildInfo
+	nil,                                        // 42: raftflow.fsm.v1.SearchAttributes.AddEntry
+	nil,                                        // 43: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	nil,                                        // 44: raftflow.fsm.v1.WorkflowState.TimersEntry
+	nil,                                        // 45: raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	nil,                                        // 46: raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	(*v11.ActivityOptions)(nil),                // 47: temporal.api.activity.v1.ActivityOptions
+	(*v12.StartWorkflowExecutionRequest)(nil),  // 48: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	(*v12.SignalWorkflowExecutionRequest)(nil), // 49: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	(*v12.SignalWithStartWorkflowExecutionRequest)(nil), // 50: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	(*v12.RequestCancelWorkflowExecutionRequest)(nil),   // 51: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	(*v12.TerminateWorkflowExecutionRequest)(nil),       // 52: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	(*v12.RespondWorkflowTaskCompletedRequest)(nil),     // 53: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	(*v12.RespondWorkflowTaskFailedRequest)(nil),        // 54: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	(*v12.UpdateNamespaceRequest)(nil),                  // 55: temporal.api.workflowservice.v1.UpdateNamespaceRequest
+	(*v13.Payloads)(nil),                                // 56: temporal.api.common.v1.Payloads
+	(*v14.Failure)(nil),                                 // 57: temporal.api.failure.v1.Failure
+	(*v12.RegisterNamespaceRequest)(nil),                // 58: temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	(*v15.NamespaceInfo)(nil),                           // 59: temporal.api.namespace.v1.NamespaceInfo
+	(*v15.NamespaceConfig)(nil),                         // 60: temporal.api.namespace.v1.NamespaceConfig
+	(v1.WorkflowExecutionStatus)(0),                     // 61: temporal.api.enums.v1.WorkflowExecutionStatus
+	(*v16.HistoryEvent)(nil),                            // 62: temporal.api.history.v1.HistoryEvent
+	(*v13.ActivityType)(nil),                            // 63: temporal.api.common.v1.ActivityType
+	(*v13.Header)(nil),                                  // 64: temporal.api.common.v1.Header
+	(*v13.RetryPolicy)(nil),                             // 65: temporal.api.common.v1.RetryPolicy
+	(*v13.WorkflowType)(nil),                            // 66: temporal.api.common.v1.WorkflowType
+	(*v13.Memo)(nil),                                    // 67: temporal.api.common.v1.Memo
+	(*v13.SearchAttributes)(nil),                        // 68: temporal.api.common.v1.SearchAttributes
+	(*v17.WorkflowExecutionInfo)(nil),                   // 69: temporal.api.workflow.v1.WorkflowExecutionInfo
+	(*v13.WorkflowExecution)(nil),                       // 70: temporal.api.common.v1.WorkflowExecution
+	(v1.ParentClosePolicy)(0),                           // 71: temporal.api.enums.v1.ParentClosePolicy
+	(v1.IndexedValueType)(0),                            // 72: temporal.api.enums.v1.IndexedValueType
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
-	5,  // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
-	6,  // 1: raftflow.fsm.v1.Command.signal_workflow:type_name -> raftflow.fsm.v1.SignalWorkflow
-	10, // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
-	12, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
-	13, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
-	14, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
-	17, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
-	18, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
-	19, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
-	20, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
-	11, // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
-	21, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
-	22, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
-	4,  // 13: raftflow.fsm.v1.Command.noop:type_name -> raftflow.fsm.v1.Noop
-	7,  // 14: raftflow.fsm.v1.Command.signal_with_start:type_name -> raftflow.fsm.v1.SignalWithStart
-	9,  // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
-	8,  // 16: raftflow.fsm.v1.Command.admit_update:type_name -> raftflow.fsm.v1.AdmitUpdate
-	15, // 17: raftflow.fsm.v1.Command.update_namespace:type_name -> raftflow.fsm.v1.UpdateNamespace
-	16, // 18: raftflow.fsm.v1.Command.delete_workflow:type_name -> raftflow.fsm.v1.DeleteWorkflow
+	10, // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
+	11, // 1: raftflow.fsm.v1.Command.signal_workflow:type_name -> raftflow.fsm.v1.SignalWorkflow
+	15, // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
+	17, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
+	18, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
+	19, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
+	22, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
+	23, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
+	24, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
+	25, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
+	16, // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
+	26, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
+	27, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
+	9,  // 13: raftflow.fsm.v1.Command.noop:type_name -> raftflow.fsm.v1.Noop
+	12, // 14: raftflow.fsm.v1.Command.signal_with_start:type_name -> raftflow.fsm.v1.SignalWithStart
+	14, // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
+	13, // 16: raftflow.fsm.v1.Command.admit_update:type_name -> raftflow.fsm.v1.AdmitUpdate
+	20, // 17: raftflow.fsm.v1.Command.update_namespace:type_name -> raftflow.fsm.v1.UpdateNamespace
+	21, // 18: raftflow.fsm.v1.Command.delete_workflow:type_name -> raftflow.fsm.v1.DeleteWorkflow
 	3,  // 19: raftflow.fsm.v1.Command.search_attributes:type_name -> raftflow.fsm.v1.SearchAttributes
-	37, // 20: raftflow.fsm.v1.SearchAttributes.add:type_name -> raftflow.fsm.v1.SearchAttributes.AddEntry
-	42, // 21: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	43, // 22: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	44, // 23: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
-	45, // 24: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	46, // 25: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	25, // 26: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	47, // 27: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	25, // 28: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	48, // 29: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	49, // 30: raftflow.fsm.v1.UpdateNamespace.request:type_name -> temporal.api.workflowservice.v1.UpdateNamespaceRequest
-	50, // 31: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
-	51, // 32: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
-	50, // 33: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
-	50, // 34: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	50, // 35: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
-	52, // 36: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	23, // 37: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
-	53, // 38: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
-	54, // 39: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
-	0,  // 40: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
-	0,  // 41: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
-	1,  // 42: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
-	55, // 43: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	56, // 44: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
-	57, // 45: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
-	58, // 46: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
-	50, // 47: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
-	59, // 48: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	50, // 49: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	51, // 50: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
-	60, // 51: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	55, // 52: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	29, // 53: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
-	38, // 54: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	39, // 55: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
-	56, // 56: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
-	61, // 57: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
-	62, // 58: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
-	35, // 59: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
-	40, // 60: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	59, // 61: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	41, // 62: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
-	63, // 63: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
-	64, // 64: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
-	60, // 65: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	65, // 66: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
-	66, // 67: raftflow.fsm.v1.SearchAttributes.AddEntry.value:type_name -> temporal.api.enums.v1.IndexedValueType
-	30, // 68: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
-	31, // 69: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
-	36, // 70: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
-	34, // 71: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
-	72, // [72:72] is the sub-list for method output_type
-	72, // [72:72] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	4,  // 20: raftflow.fsm.v1.Command.activity_operation:type_name -> raftflow.fsm.v1.ActivityOperation
+	42, // 21: raftflow.fsm.v1.SearchAttributes.add:type_name -> raftflow.fsm.v1.SearchAttributes.AddEntry
+	5,  // 22: raftflow.fsm.v1.ActivityOperation.pause:type_name -> raftflow.fsm.v1.ActivityPause
+	6,  // 23: raftflow.fsm.v1.ActivityOperation.unpause:type_name -> raftflow.fsm.v1.ActivityUnpause
+	7,  // 24: raftflow.fsm.v1.ActivityOperation.reset_activity:type_name -> raftflow.fsm.v1.ActivityReset
+	8,  // 25: raftflow.fsm.v1.ActivityOperation.update_options:type_name -> raftflow.fsm.v1.ActivityOptionsUpdate
+	47, // 26: raftflow.fsm.v1.ActivityOptionsUpdate.options:type_name -> temporal.api.activity.v1.ActivityOptions
+	48, // 27: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	49, // 28: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	50, // 29: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	51, // 30: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	52, // 31: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	30, // 32: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	53, // 33: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	30, // 34: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	54, // 35: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	55, // 36: raftflow.fsm.v1.UpdateNamespace.request:type_name -> temporal.api.workflowservice.v1.UpdateNamespaceRequest
+	56, // 37: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
+	57, // 38: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
+	56, // 39: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
+	56, // 40: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	56, // 41: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
+	58, // 42: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	28, // 43: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
+	59, // 44: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
+	60, // 45: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
+	0,  // 46: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
+	0,  // 47: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
+	1,  // 48: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
+	61, // 49: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	62, // 50: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
+	63, // 51: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
+	64, // 52: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
+	56, // 53: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
+	65, // 54: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	56, // 55: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	57, // 56: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
+	66, // 57: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	61, // 58: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	34, // 59: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
+	43, // 60: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	44, // 61: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
+	62, // 62: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
+	67, // 63: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
+	68, // 64: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
+	40, // 65: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
+	45, // 66: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	65, // 67: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	46, // 68: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	69, // 69: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
+	70, // 70: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
+	66, // 71: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	71, // 72: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	72, // 73: raftflow.fsm.v1.SearchAttributes.AddEntry.value:type_name -> temporal.api.enums.v1.IndexedValueType
+	35, // 74: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
+	36, // 75: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
+	41, // 76: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
+	39, // 77: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
+	78, // [78:78] is the sub-list for method output_type
+	78, // [78:78] is the sub-list for method input_type
+	78, // [78:78] is the sub-list for extension type_name
+	78, // [78:78] is the sub-list for extension extendee
+	0,  // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -3901,8 +4483,15 @@ func file_fsm_fsmpb_fsm_proto_init() {
 		(*Command_UpdateNamespace)(nil),
 		(*Command_DeleteWorkflow)(nil),
 		(*Command_SearchAttributes)(nil),
+		(*Command_ActivityOperation)(nil),
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[15].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[2].OneofWrappers = []any{
+		(*ActivityOperation_Pause)(nil),
+		(*ActivityOperation_Unpause)(nil),
+		(*ActivityOperation_ResetActivity)(nil),
+		(*ActivityOperation_UpdateOptions)(nil),
+	}
+	file_fsm_fsmpb_fsm_proto_msgTypes[20].OneofWrappers = []any{
 		(*ActivityResult_Completed)(nil),
 		(*ActivityResult_Failed)(nil),
 		(*ActivityResult_Canceled)(nil),
@@ -3913,7 +4502,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   40,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

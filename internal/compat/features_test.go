@@ -77,6 +77,7 @@ func TestFeatures(t *testing.T) {
 			{"Cron", testCron},
 			{"MemoAndSearchAttributes", testMemoAndSearchAttributes},
 			{"SearchAttributeRegistration", testSearchAttributeRegistration},
+			{"ActivityOperations", testActivityOperations},
 			{"StickyHistory", testStickyHistory},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -94,10 +94,9 @@ func Start(cfg Config) (*Server, error) {
 		Distribution:     "raftflow",
 		// Features raftflow does not have: hide their buttons rather
 		// than offer calls that fail with Unimplemented.
-		WorkflowResetDisabled:    true,
-		WorkflowPauseDisabled:    true,
-		BatchActionsDisabled:     true,
-		ActivityCommandsDisabled: true,
+		WorkflowResetDisabled: true,
+		WorkflowPauseDisabled: true,
+		BatchActionsDisabled:  true,
 	}
 	cfgP, err := uiconfig.NewConfigProviderWithRefresh(uicfg)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Command cliworker is the worker scripts/cli-smoke.sh drives with the
 // official temporal CLI: a workflow with a signal, a query, an update and
-// one activity.
+// one activity, and one whose activity runs until an operator resets it
+// (`temporal activity pause|update-options|unpause|reset`).
 //
 // Usage: cliworker -address HOST:PORT [-namespace NS] [-task-queue TQ]
 package main
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -26,6 +28,32 @@ import (
 // Compose is the activity.
 func Compose(ctx context.Context, greeting, name string) (string, error) {
 	return greeting + ", " + name, nil
+}
+
+// Heartbeating heartbeats until its context ends: a reset (the SDK
+// cancels it with activity.ErrActivityReset) completes it with "reset";
+// anything else (a pause) fails the attempt.
+func Heartbeating(ctx context.Context) (string, error) {
+	for {
+		activity.RecordHeartbeat(ctx, "progress")
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), activity.ErrActivityReset) {
+				return "reset", nil
+			}
+			return "", context.Cause(ctx)
+		}
+	}
+}
+
+// Operated runs Heartbeating and returns its result.
+func Operated(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, HeartbeatTimeout: 2 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 100 * time.Millisecond, BackoffCoefficient: 1}})
+	var out string
+	err := workflow.ExecuteActivity(ctx, Heartbeating).Get(ctx, &out)
+	return out, err
 }
 
 // Greet runs the activity once and returns (for `workflow execute`).
@@ -98,6 +126,8 @@ func main() {
 	w.RegisterWorkflow(Greet)
 	w.RegisterWorkflow(Conversation)
 	w.RegisterActivity(Compose)
+	w.RegisterWorkflow(Operated)
+	w.RegisterActivity(Heartbeating)
 	if err := w.Start(); err != nil {
 		log.Fatalf("cliworker: start: %v", err)
 	}
