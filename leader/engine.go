@@ -72,9 +72,11 @@ type Engine struct {
 	sticky  *stickyRelease
 	workers *workerPolls
 	pollers *pollersSeen
-	queries queryRegistry
-	updates updateRegistry
-	hints   *hints
+	// workerHBs: the latest heartbeat of each worker (workerhb.go).
+	workerHBs *workerRegistry
+	queries   queryRegistry
+	updates   updateRegistry
+	hints     *hints
 
 	ready atomic.Bool
 	// term is closed when the current leadership term's Run ends; nil
@@ -93,7 +95,7 @@ func New(cfg Config) *Engine {
 	e := &Engine{
 		fsm: cfg.FSM, node: cfg.Node, log: cfg.Logger, clock: cfg.Clock, self: cfg.Self, metrics: cfg.Metrics,
 		queues: queue.NewManager(), notify: newNotifier(), sticky: newStickyRelease(),
-		workers: newWorkerPolls(), pollers: newPollersSeen(),
+		workers: newWorkerPolls(), pollers: newPollersSeen(), workerHBs: newWorkerRegistry(),
 	}
 	e.timers = timers.New(timers.Config{Clock: cfg.Clock, Fire: e.fireTimers, Logger: cfg.Logger, OnFired: cfg.Metrics.TimerFired})
 	e.hints = &hints{e: e}

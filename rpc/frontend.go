@@ -54,7 +54,7 @@ func describeNS(rec *fsmpb.NamespaceRecord) *workflowservice.DescribeNamespaceRe
 	// What Temporal's defaults enable and the engine serves (the UI and the
 	// SDKs read these): updates, sync and async-accepted, included.
 	info.Capabilities = &namespacepb.NamespaceInfo_Capabilities{WorkerPollCompleteOnShutdown: true, EagerWorkflowStart: true,
-		SyncUpdate: true, AsyncUpdate: true}
+		SyncUpdate: true, AsyncUpdate: true, WorkerHeartbeats: true}
 	return &workflowservice.DescribeNamespaceResponse{
 		NamespaceInfo: info,
 		Config:        rec.Config,

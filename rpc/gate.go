@@ -95,7 +95,7 @@ var gates = map[string]gate{
 	wfs + "ResetStickyTaskQueue":             write,
 	wfs + "ShutdownWorker":                   write, // the leader's poll and sticky registries
 	wfs + "DescribeTaskQueue":                read,
-	wfs + "ListTaskQueuePartitions":          unimp,
+	wfs + "ListTaskQueuePartitions":          read,
 	wfs + "UpdateTaskQueueConfig":            unimp,
 
 	// Visibility.
@@ -161,12 +161,12 @@ var gates = map[string]gate{
 	wfs + "DeleteWorkflowRule":                           unimp,
 	wfs + "ListWorkflowRules":                            unimp,
 	wfs + "TriggerWorkflowRule":                          unimp,
-	wfs + "RecordWorkerHeartbeat":                        unimp,
-	wfs + "ListWorkers":                                  unimp,
-	wfs + "CountWorkers":                                 unimp,
+	wfs + "RecordWorkerHeartbeat":                        write, // the leader's worker registry
+	wfs + "ListWorkers":                                  read,
+	wfs + "CountWorkers":                                 read,
 	wfs + "FetchWorkerConfig":                            unimp,
 	wfs + "UpdateWorkerConfig":                           unimp,
-	wfs + "DescribeWorker":                               unimp,
+	wfs + "DescribeWorker":                               read,
 	wfs + "StartActivityExecution":                       unimp,
 	wfs + "StartNexusOperationExecution":                 unimp,
 	wfs + "DescribeActivityExecution":                    unimp,

@@ -4,7 +4,7 @@
 # execute-update-with-start|
 # cancel|terminate|stack, operator namespace list|describe|create and
 # operator search-attribute create|list|remove, activity
-# pause|update-options|unpause|reset.
+# pause|update-options|unpause|reset, worker list|describe.
 #
 # The CLI is installed once with `go install` (pinned below) into
 # $(go env GOPATH)/bin and reused on later runs. The engine runs on ports the
@@ -228,6 +228,18 @@ for i in $(seq 1 100); do # a reset reaches a running attempt through its next h
 done
 t workflow result --workflow-id ops-1 | tee "$out"
 expect "reset" "$out"
+
+echo "== worker list and describe (from the worker's heartbeats)"
+for i in $(seq 1 100); do # polling until the worker's first heartbeat arrived
+  t worker list --query "TaskQueue = 'cli'" --output json >"$out" 2>&1 || true
+  grep -q '"workerInstanceKey"' "$out" && break
+  sleep 0.1
+done
+cat "$out"
+key=$(sed -n 's/.*"workerInstanceKey": *"\([^"]*\)".*/\1/p' "$out" | head -1)
+[ -n "$key" ] || { echo "the worker is not listed"; exit 1; }
+t worker describe --worker-instance-key "$key" --output json >"$out"
+expect '"taskQueue": *"cli"' "$out"
 
 echo "== a malformed query is refused with its position"
 if t workflow list --query "WorkflowId = " >"$out" 2>&1; then

@@ -41,8 +41,9 @@ func chromiumPath() string {
 // workflow list page, its link opens its page, and the history shows its
 // events and result (a screenshot of that page goes to t.TempDir(), and to
 // $UI_SCREENSHOT_DIR when set). Then, on a running workflow: the Pending
-// Activities tab lists its blocked activity, the Queries tab runs its
-// "state" query, and More Actions > Terminate terminates it.
+// Activities tab lists its blocked activity, the Workers page lists its
+// worker, the Queries tab runs its "state" query, and More Actions >
+// Terminate terminates it.
 func TestWebUIBrowser(t *testing.T) {
 	chrome := chromiumPath()
 	if chrome == "" {
@@ -50,7 +51,8 @@ func TestWebUIBrowser(t *testing.T) {
 	}
 	c := testcluster.Start(t, 1, testcluster.WithConfig(func(_ int, cfg *server.Config) { cfg.UIAddr = "127.0.0.1:0" }))
 	base := "http://" + c.Node(0).UIAddr()
-	cl, err := client.Dial(client.Options{HostPort: c.GRPCAddr(0), Logger: quietLogger()})
+	// Heartbeats every second, so the Workers page lists the worker soon.
+	cl, err := client.Dial(client.Options{HostPort: c.GRPCAddr(0), Logger: quietLogger(), WorkerHeartbeatInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +188,12 @@ func TestWebUIBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText("pending activities tab", `document.body.innerText.includes("blockUntilCancelled")`)
+
+	// The Workers page lists the worker from its heartbeats (ListWorkers).
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/namespaces/default/workers")); err != nil {
+		t.Fatal(err)
+	}
+	waitText("workers page", `document.body.innerText.includes("`+uiTaskQueue+`")`)
 
 	// The query tab lists the workflow's query types (the SDK's metadata
 	// query, itself a query) with "state" first; run it.

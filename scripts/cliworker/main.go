@@ -117,7 +117,8 @@ func main() {
 	ns := flag.String("namespace", "default", "namespace")
 	tq := flag.String("task-queue", "cli", "task queue")
 	flag.Parse()
-	c, err := client.Dial(client.Options{HostPort: *addr, Namespace: *ns})
+	// Worker heartbeats every second: `temporal worker list` finds it soon.
+	c, err := client.Dial(client.Options{HostPort: *addr, Namespace: *ns, WorkerHeartbeatInterval: time.Second})
 	if err != nil {
 		log.Fatalf("cliworker: dial: %v", err)
 	}
