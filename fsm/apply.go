@@ -43,6 +43,10 @@ func (t *txn) apply(cmd *fsmpb.Command) *Result {
 		return t.requestCancelWorkflow(op.RequestCancelWorkflow)
 	case *fsmpb.Command_AdmitUpdate:
 		return t.admitUpdate(op.AdmitUpdate)
+	case *fsmpb.Command_DeleteNamespace:
+		return t.deleteNamespace(op.DeleteNamespace)
+	case *fsmpb.Command_PurgeNamespace:
+		return t.purgeNamespace(op.PurgeNamespace)
 	case *fsmpb.Command_ActivityOperation:
 		return t.activityOperation(op.ActivityOperation)
 	case *fsmpb.Command_SearchAttributes:

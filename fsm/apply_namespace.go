@@ -22,6 +22,9 @@ func (t *txn) updateNamespace(op *fsmpb.UpdateNamespace) *Result {
 		}
 		rec = defaultNamespace()
 	}
+	if namespaceDeleted(rec) {
+		return &Result{Err: ErrNamespaceNotFound}
+	}
 	if rec.Info == nil {
 		rec.Info = &namespacepb.NamespaceInfo{Name: name}
 	}

@@ -32,12 +32,13 @@ const (
 	maxSignalRequestIDs = 1000
 )
 
+// namespaceExists reports whether ns is registered and not deleted.
 func (t *txn) namespaceExists(ns string) bool {
 	if ns == DefaultNamespace {
 		return true
 	}
 	var rec fsmpb.NamespaceRecord
-	return t.get(namespaceKey(ns), &rec)
+	return t.get(namespaceKey(ns), &rec) && !namespaceDeleted(&rec)
 }
 
 func (t *txn) registerNamespace(op *fsmpb.RegisterNamespace) *Result {
@@ -47,6 +48,10 @@ func (t *txn) registerNamespace(op *fsmpb.RegisterNamespace) *Result {
 	}
 	if t.namespaceExists(req.Namespace) {
 		return &Result{Err: ErrNamespaceExists}
+	}
+	if t.get(namespaceKey(req.Namespace), &fsmpb.NamespaceRecord{}) {
+		// Deleted, its runs not yet purged: the name is free once they are.
+		return &Result{Err: fmt.Errorf("%w: namespace %s is being deleted; register it again once it is gone", ErrNamespaceExists, req.Namespace)}
 	}
 	t.set(namespaceKey(req.Namespace), &fsmpb.NamespaceRecord{
 		Info: &namespacepb.NamespaceInfo{

@@ -79,7 +79,10 @@ type FSM struct {
 	// restores counts Restore calls (diagnostics: a follower re-installing
 	// snapshots in a loop shows up here).
 	restores atomic.Uint64
-	snaps    snapRefs // open snapshots per store, so Restore never closes one in use
+	// nsEpoch grows whenever a namespace is deleted (or a snapshot is
+	// restored): readers caching namespace existence drop their cache.
+	nsEpoch atomic.Uint64
+	snaps   snapRefs // open snapshots per store, so Restore never closes one in use
 
 	hints atomic.Pointer[hintsHolder]
 
@@ -186,6 +189,10 @@ func (f *FSM) SetHints(h Hints) {
 	}
 	f.hints.Store(&hintsHolder{h})
 }
+
+// NamespaceEpoch changes whenever a namespace may have gone away (see
+// nsEpoch): a cache of existing namespaces is valid while it is unchanged.
+func (f *FSM) NamespaceEpoch() uint64 { return f.nsEpoch.Load() }
 
 // Restores is how many snapshots this FSM has restored since it was opened.
 func (f *FSM) Restores() uint64 { return f.restores.Load() }
@@ -319,6 +326,9 @@ func (f *FSM) tryBatch(logs []*raft.Log, failed map[int]error) (out []any, retry
 		storageFail("commit batch at %d: %v", last, err)
 	}
 	f.applied.Store(last)
+	if t.nsDeleted {
+		f.nsEpoch.Add(1)
+	}
 	if h := f.hints.Load(); h != nil {
 		t.deliver(h.h)
 	}
@@ -377,6 +387,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		os.RemoveAll(filepath.Join(f.dir, oldName))
 	}
 	f.restores.Add(1)
+	f.nsEpoch.Add(1) // namespaces may have gone
 	f.logger.Info("fsm restored from snapshot", "applied_index", f.applied.Load(), "db", next)
 	return nil
 }

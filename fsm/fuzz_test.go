@@ -436,9 +436,15 @@ func (d *driver) fire() {
 }
 
 func (d *driver) misc() {
-	switch d.intn(15) {
+	switch d.intn(16) {
 	case 14:
 		d.activityOperation()
+	case 15:
+		if d.intn(2) == 0 {
+			d.apply(deleteNSCmd("ns1"))
+		} else {
+			d.apply(purgeNSCmd("ns1", int32(d.intn(3))))
+		}
 	case 9:
 		req := &workflowservice.SignalWithStartWorkflowExecutionRequest{
 			Namespace: DefaultNamespace, WorkflowId: d.wfID(), WorkflowType: startReq("").WorkflowType,

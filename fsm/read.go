@@ -33,6 +33,9 @@ func (f *FSM) GetNamespace(name string) (*fsmpb.NamespaceRecord, error) {
 	defer done()
 	var rec fsmpb.NamespaceRecord
 	if getProto(r, namespaceKey(name), &rec) {
+		if namespaceDeleted(&rec) {
+			return nil, ErrNamespaceNotFound
+		}
 		return &rec, nil
 	}
 	if name == DefaultNamespace {
@@ -54,7 +57,7 @@ func (f *FSM) ListNamespaces() []*fsmpb.NamespaceRecord {
 	f.scan([]byte{famNamespace}, func(k, v []byte) bool {
 		rec := &fsmpb.NamespaceRecord{}
 		mustUnmarshal(v, rec)
-		if rec.Info.GetName() != DefaultNamespace {
+		if rec.Info.GetName() != DefaultNamespace && !namespaceDeleted(rec) {
 			out = append(out, rec)
 		}
 		return true

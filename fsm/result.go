@@ -87,6 +87,8 @@ type Result struct {
 	ActivityTask *StartedActivityTask
 	// CancelRequested, ActivityPaused and ActivityReset answer a heartbeat.
 	CancelRequested, ActivityPaused, ActivityReset bool
+	// NamespacePurged: a PurgeNamespace found nothing left; the namespace is gone.
+	NamespacePurged bool
 	// ActivityOptions: the options an UpdateActivityOptions left in force.
 	ActivityOptions *activitypb.ActivityOptions
 	// NotDue lists FireTimers keys that were not yet due (to retry).

@@ -27,6 +27,8 @@ type txn struct {
 	// runIDs are the current command's leader-stamped run ids (see newRunID).
 	runIDs []string
 	log    *slog.Logger // where a command that panicked is reported
+	// nsDeleted: a namespace was deleted in this batch (FSM.nsEpoch).
+	nsDeleted bool
 }
 
 type hintKind uint8

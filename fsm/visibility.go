@@ -230,7 +230,7 @@ func (t *txn) searchAttrType(ns, name string) (enumspb.IndexedValueType, bool) {
 // Temporal. Nothing is written unless every name is valid.
 func (t *txn) searchAttributes(op *fsmpb.SearchAttributes) *Result {
 	ns := op.GetNamespace()
-	if ns != DefaultNamespace && !t.get(namespaceKey(ns), &fsmpb.NamespaceRecord{}) {
+	if !t.namespaceExists(ns) {
 		return &Result{Err: ErrNamespaceNotFound}
 	}
 	names := make([]string, 0, len(op.Add))

@@ -74,6 +74,8 @@ type Engine struct {
 	pollers *pollersSeen
 	// workerHBs: the latest heartbeat of each worker (workerhb.go).
 	workerHBs *workerRegistry
+	// purgeWake wakes the namespace purger (purge.go).
+	purgeWake chan struct{}
 	queries   queryRegistry
 	updates   updateRegistry
 	hints     *hints
@@ -96,6 +98,7 @@ func New(cfg Config) *Engine {
 		fsm: cfg.FSM, node: cfg.Node, log: cfg.Logger, clock: cfg.Clock, self: cfg.Self, metrics: cfg.Metrics,
 		queues: queue.NewManager(), notify: newNotifier(), sticky: newStickyRelease(),
 		workers: newWorkerPolls(), pollers: newPollersSeen(), workerHBs: newWorkerRegistry(),
+		purgeWake: make(chan struct{}, 1),
 	}
 	e.timers = timers.New(timers.Config{Clock: cfg.Clock, Fire: e.fireTimers, Logger: cfg.Logger, OnFired: cfg.Metrics.TimerFired})
 	e.hints = &hints{e: e}
@@ -161,6 +164,11 @@ func (e *Engine) Run(ctx context.Context) {
 		defer close(movesDone)
 		e.runStickyMoves(ctx)
 	}()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		e.runPurger(ctx)
+	}()
 	e.registerSelf(ctx)
 	if ctx.Err() == nil {
 		e.ready.Store(true)
@@ -172,6 +180,7 @@ func (e *Engine) Run(ctx context.Context) {
 	e.updates.dropAll()
 	<-timersDone
 	<-movesDone
+	<-purgeDone
 	e.sticky.reset()
 }
 

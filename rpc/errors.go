@@ -38,7 +38,13 @@ func toStatus(err error) error {
 	case errors.Is(err, fsm.ErrNamespaceNotFound):
 		return svcErr(serviceerror.NewNamespaceNotFound(err.Error()))
 	case errors.Is(err, fsm.ErrNamespaceExists):
-		return svcErr(serviceerror.NewNamespaceAlreadyExists("namespace already exists"))
+		msg := "namespace already exists"
+		if strings.Contains(err.Error(), "being deleted") {
+			msg = strings.TrimPrefix(err.Error(), fsm.ErrNamespaceExists.Error()+": ")
+		}
+		return svcErr(serviceerror.NewNamespaceAlreadyExists(msg))
+	case errors.Is(err, fsm.ErrNamespaceProtected):
+		return svcErr(serviceerror.NewFailedPrecondition(strings.TrimPrefix(err.Error(), "fsm: ")))
 	case errors.Is(err, fsm.ErrWorkflowNotFound):
 		return svcErr(serviceerror.NewNotFound("workflow execution not found"))
 	case errors.Is(err, fsm.ErrWorkflowClosed):

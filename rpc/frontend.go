@@ -140,15 +140,20 @@ func (s *Service) checkNamespace(ns string) error {
 	if ns == "" {
 		return invalidArg("namespace: required")
 	}
-	// Namespaces are never deleted, so a positive answer can be cached; it
-	// saves a storage read on every call.
-	if _, ok := s.knownNamespaces.Load(ns); ok || ns == fsm.DefaultNamespace {
+	// A positive answer is cached (it saves a storage read on every call)
+	// until a namespace is deleted anywhere: the fsm's namespace epoch then
+	// changes and the cache starts again.
+	if ns == fsm.DefaultNamespace {
+		return nil
+	}
+	epoch := s.fsm.NamespaceEpoch()
+	if e, ok := s.knownNamespaces.Load(ns); ok && e.(uint64) == epoch {
 		return nil
 	}
 	if _, err := s.fsm.GetNamespace(ns); err != nil {
 		return toStatus(fmt.Errorf("%w: %s", err, ns))
 	}
-	s.knownNamespaces.Store(ns, true)
+	s.knownNamespaces.Store(ns, epoch)
 	return nil
 }
 

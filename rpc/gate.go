@@ -192,7 +192,7 @@ var gates = map[string]gate{
 	ops + "ListSearchAttributes":     read,
 	ops + "AddSearchAttributes":      write,
 	ops + "RemoveSearchAttributes":   write,
-	ops + "DeleteNamespace":          unimp,
+	ops + "DeleteNamespace":          write,
 	ops + "AddOrUpdateRemoteCluster": unimp,
 	ops + "RemoveRemoteCluster":      unimp,
 	ops + "ListClusters":             unimp,

@@ -131,3 +131,40 @@ func (s *Service) AddSearchAttributes(ctx context.Context, ns string, attrs map[
 	_, err := operator{s: s}.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: ns, SearchAttributes: attrs})
 	return err
 }
+
+// DeleteNamespace deletes a namespace as Temporal does: at once it is gone
+// for every call (its name refused as not found), and the leader's purger
+// then removes its workflows in the background, terminating running ones
+// (leader/purge.go), resuming after a leader change. deleted_namespace is
+// the name itself: raftflow does not rename it, so the name can be
+// registered again once the purge has finished. The default namespace is
+// protected.
+func (o operator) DeleteNamespace(ctx context.Context, req *operatorservice.DeleteNamespaceRequest) (*operatorservice.DeleteNamespaceResponse, error) {
+	if err := bound(req); err != nil {
+		return nil, err
+	}
+	ns := req.GetNamespace()
+	switch {
+	case ns == "" && req.GetNamespaceId() == "":
+		return nil, invalidArg("namespace or namespace ID is required")
+	case ns != "" && req.GetNamespaceId() != "":
+		return nil, invalidArg("only one of namespace or namespace ID must be set")
+	case ns == "":
+		for _, rec := range o.s.fsm.ListNamespaces() {
+			if rec.GetInfo().GetId() == req.GetNamespaceId() {
+				ns = rec.GetInfo().GetName()
+			}
+		}
+		if ns == "" {
+			return nil, invalidArg("namespace ID %s is not found", req.GetNamespaceId())
+		}
+	}
+	if _, err := o.s.fsm.GetNamespace(ns); err != nil {
+		return nil, invalidArg("namespace %s is not found", ns)
+	}
+	if _, err := o.s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_DeleteNamespace{DeleteNamespace: &fsmpb.DeleteNamespace{Namespace: ns}}}); err != nil {
+		return nil, err
+	}
+	o.s.eng.WakeNamespacePurger()
+	return &operatorservice.DeleteNamespaceResponse{DeletedNamespace: ns}, nil
+}

@@ -58,7 +58,8 @@ type Service struct {
 	node *raftnode.Node
 	log  *slog.Logger
 	eng  *leader.Engine
-	// knownNamespaces caches namespaces seen to exist (see checkNamespace).
+	// knownNamespaces caches namespaces seen to exist, each with the fsm's
+	// namespace epoch it was seen at (see checkNamespace).
 	knownNamespaces sync.Map
 	fwd             *forwarder
 }

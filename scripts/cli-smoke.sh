@@ -2,7 +2,7 @@
 # Drives the official `temporal` CLI against a dev engine and fails on any
 # error: workflow start|execute|list|count|describe|show|signal|query|update|
 # execute-update-with-start|
-# cancel|terminate|stack, operator namespace list|describe|create and
+# cancel|terminate|stack, operator namespace list|describe|create|update|delete and
 # operator search-attribute create|list|remove, activity
 # pause|update-options|unpause|reset, worker list|describe.
 #
@@ -116,6 +116,22 @@ if t workflow start --namespace cli-ns --type Greet --task-queue cli --workflow-
   echo "a strict namespace accepted an unregistered search attribute"; cat "$out"; exit 1
 fi
 expect "is not defined" "$out"
+
+echo "== operator namespace delete (gone at once; purged in the background; the name is free again)"
+t workflow start --namespace cli-ns --type Greet --task-queue nobody-polls --workflow-id doomed-1
+t operator namespace delete --namespace cli-ns --yes
+if t operator namespace describe --namespace cli-ns >"$out" 2>&1; then
+  echo "a deleted namespace is still described"; cat "$out"; exit 1
+fi
+for i in $(seq 1 100); do # polling until the purge freed the name
+  t operator namespace create --namespace cli-ns --retention 72h >"$out" 2>&1 && break
+  sleep 0.1
+done
+t operator namespace describe --namespace cli-ns | tee "$out"
+expect cli-ns "$out"
+if t workflow describe --namespace cli-ns --workflow-id doomed-1 >"$out" 2>&1; then
+  echo "a workflow of the deleted namespace survived"; cat "$out"; exit 1
+fi
 
 echo "== operator search-attribute (registered before any workflow, as setup scripts do)"
 t operator search-attribute create --name CustomerId --type Keyword

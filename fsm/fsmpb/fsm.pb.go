@@ -195,6 +195,8 @@ type Command struct {
 	//	*Command_DeleteWorkflow
 	//	*Command_SearchAttributes
 	//	*Command_ActivityOperation
+	//	*Command_DeleteNamespace
+	//	*Command_PurgeNamespace
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -440,6 +442,24 @@ func (x *Command) GetActivityOperation() *ActivityOperation {
 	return nil
 }
 
+func (x *Command) GetDeleteNamespace() *DeleteNamespace {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteNamespace); ok {
+			return x.DeleteNamespace
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPurgeNamespace() *PurgeNamespace {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PurgeNamespace); ok {
+			return x.PurgeNamespace
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -528,6 +548,14 @@ type Command_ActivityOperation struct {
 	ActivityOperation *ActivityOperation `protobuf:"bytes,53,opt,name=activity_operation,json=activityOperation,proto3,oneof"`
 }
 
+type Command_DeleteNamespace struct {
+	DeleteNamespace *DeleteNamespace `protobuf:"bytes,54,opt,name=delete_namespace,json=deleteNamespace,proto3,oneof"`
+}
+
+type Command_PurgeNamespace struct {
+	PurgeNamespace *PurgeNamespace `protobuf:"bytes,55,opt,name=purge_namespace,json=purgeNamespace,proto3,oneof"`
+}
+
 func (*Command_StartWorkflow) isCommand_Op() {}
 
 func (*Command_SignalWorkflow) isCommand_Op() {}
@@ -569,6 +597,10 @@ func (*Command_DeleteWorkflow) isCommand_Op() {}
 func (*Command_SearchAttributes) isCommand_Op() {}
 
 func (*Command_ActivityOperation) isCommand_Op() {}
+
+func (*Command_DeleteNamespace) isCommand_Op() {}
+
+func (*Command_PurgeNamespace) isCommand_Op() {}
 
 // SearchAttributes registers (OperatorService.AddSearchAttributes) or
 // removes custom search attributes of a namespace: a registered attribute's
@@ -1043,6 +1075,108 @@ func (x *ActivityOptionsUpdate) GetRestoreOriginal() bool {
 	return false
 }
 
+// DeleteNamespace marks a namespace deleted (OperatorService
+// DeleteNamespace): it is gone for every call at once; the leader's purger
+// then removes its runs with PurgeNamespace entries.
+type DeleteNamespace struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteNamespace) Reset() {
+	*x = DeleteNamespace{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteNamespace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteNamespace) ProtoMessage() {}
+
+func (x *DeleteNamespace) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteNamespace.ProtoReflect.Descriptor instead.
+func (*DeleteNamespace) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DeleteNamespace) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+// PurgeNamespace removes up to max_runs runs of a deleted namespace
+// (terminating running ones first), and the namespace itself once none is
+// left. Idempotent: a leader that takes over proposes it again.
+type PurgeNamespace struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	MaxRuns       int32                  `protobuf:"varint,2,opt,name=max_runs,json=maxRuns,proto3" json:"max_runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeNamespace) Reset() {
+	*x = PurgeNamespace{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeNamespace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeNamespace) ProtoMessage() {}
+
+func (x *PurgeNamespace) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeNamespace.ProtoReflect.Descriptor instead.
+func (*PurgeNamespace) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PurgeNamespace) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PurgeNamespace) GetMaxRuns() int32 {
+	if x != nil {
+		return x.MaxRuns
+	}
+	return 0
+}
+
 type Noop struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1051,7 +1185,7 @@ type Noop struct {
 
 func (x *Noop) Reset() {
 	*x = Noop{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1197,7 @@ func (x *Noop) String() string {
 func (*Noop) ProtoMessage() {}
 
 func (x *Noop) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1210,7 @@ func (x *Noop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Noop.ProtoReflect.Descriptor instead.
 func (*Noop) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 type StartWorkflow struct {
@@ -1090,7 +1224,7 @@ type StartWorkflow struct {
 
 func (x *StartWorkflow) Reset() {
 	*x = StartWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1236,7 @@ func (x *StartWorkflow) String() string {
 func (*StartWorkflow) ProtoMessage() {}
 
 func (x *StartWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1249,7 @@ func (x *StartWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartWorkflow.ProtoReflect.Descriptor instead.
 func (*StartWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StartWorkflow) GetRunId() string {
@@ -1141,7 +1275,7 @@ type SignalWorkflow struct {
 
 func (x *SignalWorkflow) Reset() {
 	*x = SignalWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1287,7 @@ func (x *SignalWorkflow) String() string {
 func (*SignalWorkflow) ProtoMessage() {}
 
 func (x *SignalWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1300,7 @@ func (x *SignalWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalWorkflow.ProtoReflect.Descriptor instead.
 func (*SignalWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SignalWorkflow) GetRequest() *v12.SignalWorkflowExecutionRequest {
@@ -1187,7 +1321,7 @@ type SignalWithStart struct {
 
 func (x *SignalWithStart) Reset() {
 	*x = SignalWithStart{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1333,7 @@ func (x *SignalWithStart) String() string {
 func (*SignalWithStart) ProtoMessage() {}
 
 func (x *SignalWithStart) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1346,7 @@ func (x *SignalWithStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalWithStart.ProtoReflect.Descriptor instead.
 func (*SignalWithStart) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SignalWithStart) GetRunId() string {
@@ -1243,7 +1377,7 @@ type AdmitUpdate struct {
 
 func (x *AdmitUpdate) Reset() {
 	*x = AdmitUpdate{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1389,7 @@ func (x *AdmitUpdate) String() string {
 func (*AdmitUpdate) ProtoMessage() {}
 
 func (x *AdmitUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1402,7 @@ func (x *AdmitUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmitUpdate.ProtoReflect.Descriptor instead.
 func (*AdmitUpdate) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AdmitUpdate) GetNamespace() string {
@@ -1308,7 +1442,7 @@ type RequestCancelWorkflow struct {
 
 func (x *RequestCancelWorkflow) Reset() {
 	*x = RequestCancelWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1454,7 @@ func (x *RequestCancelWorkflow) String() string {
 func (*RequestCancelWorkflow) ProtoMessage() {}
 
 func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1467,7 @@ func (x *RequestCancelWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestCancelWorkflow.ProtoReflect.Descriptor instead.
 func (*RequestCancelWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RequestCancelWorkflow) GetRequest() *v12.RequestCancelWorkflowExecutionRequest {
@@ -1352,7 +1486,7 @@ type TerminateWorkflow struct {
 
 func (x *TerminateWorkflow) Reset() {
 	*x = TerminateWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1498,7 @@ func (x *TerminateWorkflow) String() string {
 func (*TerminateWorkflow) ProtoMessage() {}
 
 func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1511,7 @@ func (x *TerminateWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflow.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TerminateWorkflow) GetRequest() *v12.TerminateWorkflowExecutionRequest {
@@ -1398,7 +1532,7 @@ type ResetSticky struct {
 
 func (x *ResetSticky) Reset() {
 	*x = ResetSticky{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1544,7 @@ func (x *ResetSticky) String() string {
 func (*ResetSticky) ProtoMessage() {}
 
 func (x *ResetSticky) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1557,7 @@ func (x *ResetSticky) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetSticky.ProtoReflect.Descriptor instead.
 func (*ResetSticky) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResetSticky) GetNamespace() string {
@@ -1460,7 +1594,7 @@ type RecordTaskStarted struct {
 
 func (x *RecordTaskStarted) Reset() {
 	*x = RecordTaskStarted{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1606,7 @@ func (x *RecordTaskStarted) String() string {
 func (*RecordTaskStarted) ProtoMessage() {}
 
 func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1619,7 @@ func (x *RecordTaskStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTaskStarted.ProtoReflect.Descriptor instead.
 func (*RecordTaskStarted) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordTaskStarted) GetTaskKey() []byte {
@@ -1522,7 +1656,7 @@ type CompleteWorkflowTask struct {
 
 func (x *CompleteWorkflowTask) Reset() {
 	*x = CompleteWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1668,7 @@ func (x *CompleteWorkflowTask) String() string {
 func (*CompleteWorkflowTask) ProtoMessage() {}
 
 func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1681,7 @@ func (x *CompleteWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteWorkflowTask.ProtoReflect.Descriptor instead.
 func (*CompleteWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CompleteWorkflowTask) GetToken() *TaskToken {
@@ -1585,7 +1719,7 @@ type FailWorkflowTask struct {
 
 func (x *FailWorkflowTask) Reset() {
 	*x = FailWorkflowTask{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1731,7 @@ func (x *FailWorkflowTask) String() string {
 func (*FailWorkflowTask) ProtoMessage() {}
 
 func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1744,7 @@ func (x *FailWorkflowTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailWorkflowTask.ProtoReflect.Descriptor instead.
 func (*FailWorkflowTask) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FailWorkflowTask) GetToken() *TaskToken {
@@ -1645,7 +1779,7 @@ type UpdateNamespace struct {
 
 func (x *UpdateNamespace) Reset() {
 	*x = UpdateNamespace{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1657,7 +1791,7 @@ func (x *UpdateNamespace) String() string {
 func (*UpdateNamespace) ProtoMessage() {}
 
 func (x *UpdateNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1670,7 +1804,7 @@ func (x *UpdateNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNamespace.ProtoReflect.Descriptor instead.
 func (*UpdateNamespace) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateNamespace) GetRequest() *v12.UpdateNamespaceRequest {
@@ -1694,7 +1828,7 @@ type DeleteWorkflow struct {
 
 func (x *DeleteWorkflow) Reset() {
 	*x = DeleteWorkflow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1840,7 @@ func (x *DeleteWorkflow) String() string {
 func (*DeleteWorkflow) ProtoMessage() {}
 
 func (x *DeleteWorkflow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1853,7 @@ func (x *DeleteWorkflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWorkflow.ProtoReflect.Descriptor instead.
 func (*DeleteWorkflow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeleteWorkflow) GetNamespace() string {
@@ -1777,7 +1911,7 @@ type ActivityResult struct {
 
 func (x *ActivityResult) Reset() {
 	*x = ActivityResult{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1789,7 +1923,7 @@ func (x *ActivityResult) String() string {
 func (*ActivityResult) ProtoMessage() {}
 
 func (x *ActivityResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1802,7 +1936,7 @@ func (x *ActivityResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityResult.ProtoReflect.Descriptor instead.
 func (*ActivityResult) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ActivityResult) GetNamespace() string {
@@ -1941,7 +2075,7 @@ type HeartbeatActivity struct {
 
 func (x *HeartbeatActivity) Reset() {
 	*x = HeartbeatActivity{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2087,7 @@ func (x *HeartbeatActivity) String() string {
 func (*HeartbeatActivity) ProtoMessage() {}
 
 func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2100,7 @@ func (x *HeartbeatActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatActivity.ProtoReflect.Descriptor instead.
 func (*HeartbeatActivity) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *HeartbeatActivity) GetNamespace() string {
@@ -2042,7 +2176,7 @@ type FireTimers struct {
 
 func (x *FireTimers) Reset() {
 	*x = FireTimers{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2188,7 @@ func (x *FireTimers) String() string {
 func (*FireTimers) ProtoMessage() {}
 
 func (x *FireTimers) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2201,7 @@ func (x *FireTimers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FireTimers.ProtoReflect.Descriptor instead.
 func (*FireTimers) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *FireTimers) GetKeys() [][]byte {
@@ -2087,7 +2221,7 @@ type RegisterNamespace struct {
 
 func (x *RegisterNamespace) Reset() {
 	*x = RegisterNamespace{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2233,7 @@ func (x *RegisterNamespace) String() string {
 func (*RegisterNamespace) ProtoMessage() {}
 
 func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2246,7 @@ func (x *RegisterNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNamespace.ProtoReflect.Descriptor instead.
 func (*RegisterNamespace) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RegisterNamespace) GetNamespaceId() string {
@@ -2138,7 +2272,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2284,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2297,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SetNode) GetNode() *NodeInfo {
@@ -2182,7 +2316,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2328,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2341,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RemoveNode) GetId() string {
@@ -2229,7 +2363,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2375,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2388,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *NodeInfo) GetId() string {
@@ -2295,7 +2429,7 @@ type NamespaceRecord struct {
 
 func (x *NamespaceRecord) Reset() {
 	*x = NamespaceRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2441,7 @@ func (x *NamespaceRecord) String() string {
 func (*NamespaceRecord) ProtoMessage() {}
 
 func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2454,7 @@ func (x *NamespaceRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceRecord.ProtoReflect.Descriptor instead.
 func (*NamespaceRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *NamespaceRecord) GetInfo() *v15.NamespaceInfo {
@@ -2356,7 +2490,7 @@ type TaskToken struct {
 
 func (x *TaskToken) Reset() {
 	*x = TaskToken{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2502,7 @@ func (x *TaskToken) String() string {
 func (*TaskToken) ProtoMessage() {}
 
 func (x *TaskToken) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2515,7 @@ func (x *TaskToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskToken.ProtoReflect.Descriptor instead.
 func (*TaskToken) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TaskToken) GetNamespace() string {
@@ -2464,7 +2598,7 @@ type TaskRow struct {
 
 func (x *TaskRow) Reset() {
 	*x = TaskRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2476,7 +2610,7 @@ func (x *TaskRow) String() string {
 func (*TaskRow) ProtoMessage() {}
 
 func (x *TaskRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2489,7 +2623,7 @@ func (x *TaskRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRow.ProtoReflect.Descriptor instead.
 func (*TaskRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TaskRow) GetNamespace() string {
@@ -2567,7 +2701,7 @@ type TimerRow struct {
 
 func (x *TimerRow) Reset() {
 	*x = TimerRow{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2713,7 @@ func (x *TimerRow) String() string {
 func (*TimerRow) ProtoMessage() {}
 
 func (x *TimerRow) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2726,7 @@ func (x *TimerRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimerRow.ProtoReflect.Descriptor instead.
 func (*TimerRow) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TimerRow) GetKind() TimerKind {
@@ -2663,7 +2797,7 @@ type CurrentRun struct {
 
 func (x *CurrentRun) Reset() {
 	*x = CurrentRun{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +2809,7 @@ func (x *CurrentRun) String() string {
 func (*CurrentRun) ProtoMessage() {}
 
 func (x *CurrentRun) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +2822,7 @@ func (x *CurrentRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CurrentRun.ProtoReflect.Descriptor instead.
 func (*CurrentRun) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CurrentRun) GetRunId() string {
@@ -2738,7 +2872,7 @@ type WorkflowTaskInfo struct {
 
 func (x *WorkflowTaskInfo) Reset() {
 	*x = WorkflowTaskInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +2884,7 @@ func (x *WorkflowTaskInfo) String() string {
 func (*WorkflowTaskInfo) ProtoMessage() {}
 
 func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +2897,7 @@ func (x *WorkflowTaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowTaskInfo.ProtoReflect.Descriptor instead.
 func (*WorkflowTaskInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *WorkflowTaskInfo) GetScheduledEventId() int64 {
@@ -2902,7 +3036,7 @@ type ActivityInfo struct {
 
 func (x *ActivityInfo) Reset() {
 	*x = ActivityInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3048,7 @@ func (x *ActivityInfo) String() string {
 func (*ActivityInfo) ProtoMessage() {}
 
 func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3061,7 @@ func (x *ActivityInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivityInfo.ProtoReflect.Descriptor instead.
 func (*ActivityInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ActivityInfo) GetScheduledEventId() int64 {
@@ -3180,7 +3314,7 @@ type UserTimerInfo struct {
 
 func (x *UserTimerInfo) Reset() {
 	*x = UserTimerInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3192,7 +3326,7 @@ func (x *UserTimerInfo) String() string {
 func (*UserTimerInfo) ProtoMessage() {}
 
 func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3205,7 +3339,7 @@ func (x *UserTimerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserTimerInfo.ProtoReflect.Descriptor instead.
 func (*UserTimerInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UserTimerInfo) GetTimerId() string {
@@ -3299,7 +3433,7 @@ type WorkflowState struct {
 
 func (x *WorkflowState) Reset() {
 	*x = WorkflowState{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3445,7 @@ func (x *WorkflowState) String() string {
 func (*WorkflowState) ProtoMessage() {}
 
 func (x *WorkflowState) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3458,7 @@ func (x *WorkflowState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowState.ProtoReflect.Descriptor instead.
 func (*WorkflowState) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *WorkflowState) GetNamespace() string {
@@ -3639,7 +3773,7 @@ type VisibilityRecord struct {
 
 func (x *VisibilityRecord) Reset() {
 	*x = VisibilityRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3651,7 +3785,7 @@ func (x *VisibilityRecord) String() string {
 func (*VisibilityRecord) ProtoMessage() {}
 
 func (x *VisibilityRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3664,7 +3798,7 @@ func (x *VisibilityRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VisibilityRecord.ProtoReflect.Descriptor instead.
 func (*VisibilityRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *VisibilityRecord) GetInfo() *v17.WorkflowExecutionInfo {
@@ -3685,7 +3819,7 @@ type UpdateInfo struct {
 
 func (x *UpdateInfo) Reset() {
 	*x = UpdateInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3697,7 +3831,7 @@ func (x *UpdateInfo) String() string {
 func (*UpdateInfo) ProtoMessage() {}
 
 func (x *UpdateInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3710,7 +3844,7 @@ func (x *UpdateInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateInfo.ProtoReflect.Descriptor instead.
 func (*UpdateInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{37}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UpdateInfo) GetUpdateId() string {
@@ -3750,7 +3884,7 @@ type ParentInfo struct {
 
 func (x *ParentInfo) Reset() {
 	*x = ParentInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3762,7 +3896,7 @@ func (x *ParentInfo) String() string {
 func (*ParentInfo) ProtoMessage() {}
 
 func (x *ParentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3775,7 +3909,7 @@ func (x *ParentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParentInfo.ProtoReflect.Descriptor instead.
 func (*ParentInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{38}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ParentInfo) GetNamespace() string {
@@ -3828,7 +3962,7 @@ type ChildInfo struct {
 
 func (x *ChildInfo) Reset() {
 	*x = ChildInfo{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3840,7 +3974,7 @@ func (x *ChildInfo) String() string {
 func (*ChildInfo) ProtoMessage() {}
 
 func (x *ChildInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3853,7 +3987,7 @@ func (x *ChildInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildInfo.ProtoReflect.Descriptor instead.
 func (*ChildInfo) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{39}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ChildInfo) GetInitiatedEventId() int64 {
@@ -3909,7 +4043,7 @@ var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a&temporal/api/activity/v1/message.proto\x1a$temporal/api/common/v1/message.proto\x1a\"temporal/api/enums/v1/common.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a&temporal/api/workflow/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\x95\r\n" +
+	"\x13fsm/fsmpb/fsm.proto\x12\x0fraftflow.fsm.v1\x1a&temporal/api/activity/v1/message.proto\x1a$temporal/api/common/v1/message.proto\x1a\"temporal/api/enums/v1/common.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/failure/v1/message.proto\x1a%temporal/api/history/v1/message.proto\x1a'temporal/api/namespace/v1/message.proto\x1a&temporal/api/workflow/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\xb0\x0e\n" +
 	"\aCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -3938,7 +4072,9 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x10update_namespace\x182 \x01(\v2 .raftflow.fsm.v1.UpdateNamespaceH\x00R\x0fupdateNamespace\x12J\n" +
 	"\x0fdelete_workflow\x183 \x01(\v2\x1f.raftflow.fsm.v1.DeleteWorkflowH\x00R\x0edeleteWorkflow\x12P\n" +
 	"\x11search_attributes\x184 \x01(\v2!.raftflow.fsm.v1.SearchAttributesH\x00R\x10searchAttributes\x12S\n" +
-	"\x12activity_operation\x185 \x01(\v2\".raftflow.fsm.v1.ActivityOperationH\x00R\x11activityOperationB\x04\n" +
+	"\x12activity_operation\x185 \x01(\v2\".raftflow.fsm.v1.ActivityOperationH\x00R\x11activityOperation\x12M\n" +
+	"\x10delete_namespace\x186 \x01(\v2 .raftflow.fsm.v1.DeleteNamespaceH\x00R\x0fdeleteNamespace\x12J\n" +
+	"\x0fpurge_namespace\x187 \x01(\v2\x1f.raftflow.fsm.v1.PurgeNamespaceH\x00R\x0epurgeNamespaceB\x04\n" +
 	"\x02op\"\xe7\x01\n" +
 	"\x10SearchAttributes\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12<\n" +
@@ -3978,7 +4114,12 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x15ActivityOptionsUpdate\x12C\n" +
 	"\aoptions\x18\x01 \x01(\v2).temporal.api.activity.v1.ActivityOptionsR\aoptions\x12\x14\n" +
 	"\x05paths\x18\x02 \x03(\tR\x05paths\x12)\n" +
-	"\x10restore_original\x18\x03 \x01(\bR\x0frestoreOriginal\"\x06\n" +
+	"\x10restore_original\x18\x03 \x01(\bR\x0frestoreOriginal\"/\n" +
+	"\x0fDeleteNamespace\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"I\n" +
+	"\x0ePurgeNamespace\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x19\n" +
+	"\bmax_runs\x18\x02 \x01(\x05R\amaxRuns\"\x06\n" +
 	"\x04Noop\"\x80\x01\n" +
 	"\rStartWorkflow\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12X\n" +
@@ -4295,7 +4436,7 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_fsmpb_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(TaskKind)(0),                              // 0: raftflow.fsm.v1.TaskKind
 	(TimerKind)(0),                             // 1: raftflow.fsm.v1.TimerKind
@@ -4306,155 +4447,159 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*ActivityUnpause)(nil),                    // 6: raftflow.fsm.v1.ActivityUnpause
 	(*ActivityReset)(nil),                      // 7: raftflow.fsm.v1.ActivityReset
 	(*ActivityOptionsUpdate)(nil),              // 8: raftflow.fsm.v1.ActivityOptionsUpdate
-	(*Noop)(nil),                               // 9: raftflow.fsm.v1.Noop
-	(*StartWorkflow)(nil),                      // 10: raftflow.fsm.v1.StartWorkflow
-	(*SignalWorkflow)(nil),                     // 11: raftflow.fsm.v1.SignalWorkflow
-	(*SignalWithStart)(nil),                    // 12: raftflow.fsm.v1.SignalWithStart
-	(*AdmitUpdate)(nil),                        // 13: raftflow.fsm.v1.AdmitUpdate
-	(*RequestCancelWorkflow)(nil),              // 14: raftflow.fsm.v1.RequestCancelWorkflow
-	(*TerminateWorkflow)(nil),                  // 15: raftflow.fsm.v1.TerminateWorkflow
-	(*ResetSticky)(nil),                        // 16: raftflow.fsm.v1.ResetSticky
-	(*RecordTaskStarted)(nil),                  // 17: raftflow.fsm.v1.RecordTaskStarted
-	(*CompleteWorkflowTask)(nil),               // 18: raftflow.fsm.v1.CompleteWorkflowTask
-	(*FailWorkflowTask)(nil),                   // 19: raftflow.fsm.v1.FailWorkflowTask
-	(*UpdateNamespace)(nil),                    // 20: raftflow.fsm.v1.UpdateNamespace
-	(*DeleteWorkflow)(nil),                     // 21: raftflow.fsm.v1.DeleteWorkflow
-	(*ActivityResult)(nil),                     // 22: raftflow.fsm.v1.ActivityResult
-	(*HeartbeatActivity)(nil),                  // 23: raftflow.fsm.v1.HeartbeatActivity
-	(*FireTimers)(nil),                         // 24: raftflow.fsm.v1.FireTimers
-	(*RegisterNamespace)(nil),                  // 25: raftflow.fsm.v1.RegisterNamespace
-	(*SetNode)(nil),                            // 26: raftflow.fsm.v1.SetNode
-	(*RemoveNode)(nil),                         // 27: raftflow.fsm.v1.RemoveNode
-	(*NodeInfo)(nil),                           // 28: raftflow.fsm.v1.NodeInfo
-	(*NamespaceRecord)(nil),                    // 29: raftflow.fsm.v1.NamespaceRecord
-	(*TaskToken)(nil),                          // 30: raftflow.fsm.v1.TaskToken
-	(*TaskRow)(nil),                            // 31: raftflow.fsm.v1.TaskRow
-	(*TimerRow)(nil),                           // 32: raftflow.fsm.v1.TimerRow
-	(*CurrentRun)(nil),                         // 33: raftflow.fsm.v1.CurrentRun
-	(*WorkflowTaskInfo)(nil),                   // 34: raftflow.fsm.v1.WorkflowTaskInfo
-	(*ActivityInfo)(nil),                       // 35: raftflow.fsm.v1.ActivityInfo
-	(*UserTimerInfo)(nil),                      // 36: raftflow.fsm.v1.UserTimerInfo
-	(*WorkflowState)(nil),                      // 37: raftflow.fsm.v1.WorkflowState
-	(*VisibilityRecord)(nil),                   // 38: raftflow.fsm.v1.VisibilityRecord
-	(*UpdateInfo)(nil),                         // 39: raftflow.fsm.v1.UpdateInfo
-	(*ParentInfo)(nil),                         // 40: raftflow.fsm.v1.ParentInfo
-	(*ChildInfo)(nil),                          // 41: raftflow.fsm.v1.ChildInfo
-	nil,                                        // 42: raftflow.fsm.v1.SearchAttributes.AddEntry
-	nil,                                        // 43: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	nil,                                        // 44: raftflow.fsm.v1.WorkflowState.TimersEntry
-	nil,                                        // 45: raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	nil,                                        // 46: raftflow.fsm.v1.WorkflowState.UpdatesEntry
-	(*v11.ActivityOptions)(nil),                // 47: temporal.api.activity.v1.ActivityOptions
-	(*v12.StartWorkflowExecutionRequest)(nil),  // 48: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	(*v12.SignalWorkflowExecutionRequest)(nil), // 49: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	(*v12.SignalWithStartWorkflowExecutionRequest)(nil), // 50: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
-	(*v12.RequestCancelWorkflowExecutionRequest)(nil),   // 51: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	(*v12.TerminateWorkflowExecutionRequest)(nil),       // 52: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	(*v12.RespondWorkflowTaskCompletedRequest)(nil),     // 53: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	(*v12.RespondWorkflowTaskFailedRequest)(nil),        // 54: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	(*v12.UpdateNamespaceRequest)(nil),                  // 55: temporal.api.workflowservice.v1.UpdateNamespaceRequest
-	(*v13.Payloads)(nil),                                // 56: temporal.api.common.v1.Payloads
-	(*v14.Failure)(nil),                                 // 57: temporal.api.failure.v1.Failure
-	(*v12.RegisterNamespaceRequest)(nil),                // 58: temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	(*v15.NamespaceInfo)(nil),                           // 59: temporal.api.namespace.v1.NamespaceInfo
-	(*v15.NamespaceConfig)(nil),                         // 60: temporal.api.namespace.v1.NamespaceConfig
-	(v1.WorkflowExecutionStatus)(0),                     // 61: temporal.api.enums.v1.WorkflowExecutionStatus
-	(*v16.HistoryEvent)(nil),                            // 62: temporal.api.history.v1.HistoryEvent
-	(*v13.ActivityType)(nil),                            // 63: temporal.api.common.v1.ActivityType
-	(*v13.Header)(nil),                                  // 64: temporal.api.common.v1.Header
-	(*v13.RetryPolicy)(nil),                             // 65: temporal.api.common.v1.RetryPolicy
-	(*v13.WorkflowType)(nil),                            // 66: temporal.api.common.v1.WorkflowType
-	(*v13.Memo)(nil),                                    // 67: temporal.api.common.v1.Memo
-	(*v13.SearchAttributes)(nil),                        // 68: temporal.api.common.v1.SearchAttributes
-	(*v17.WorkflowExecutionInfo)(nil),                   // 69: temporal.api.workflow.v1.WorkflowExecutionInfo
-	(*v13.WorkflowExecution)(nil),                       // 70: temporal.api.common.v1.WorkflowExecution
-	(v1.ParentClosePolicy)(0),                           // 71: temporal.api.enums.v1.ParentClosePolicy
-	(v1.IndexedValueType)(0),                            // 72: temporal.api.enums.v1.IndexedValueType
+	(*DeleteNamespace)(nil),                    // 9: raftflow.fsm.v1.DeleteNamespace
+	(*PurgeNamespace)(nil),                     // 10: raftflow.fsm.v1.PurgeNamespace
+	(*Noop)(nil),                               // 11: raftflow.fsm.v1.Noop
+	(*StartWorkflow)(nil),                      // 12: raftflow.fsm.v1.StartWorkflow
+	(*SignalWorkflow)(nil),                     // 13: raftflow.fsm.v1.SignalWorkflow
+	(*SignalWithStart)(nil),                    // 14: raftflow.fsm.v1.SignalWithStart
+	(*AdmitUpdate)(nil),                        // 15: raftflow.fsm.v1.AdmitUpdate
+	(*RequestCancelWorkflow)(nil),              // 16: raftflow.fsm.v1.RequestCancelWorkflow
+	(*TerminateWorkflow)(nil),                  // 17: raftflow.fsm.v1.TerminateWorkflow
+	(*ResetSticky)(nil),                        // 18: raftflow.fsm.v1.ResetSticky
+	(*RecordTaskStarted)(nil),                  // 19: raftflow.fsm.v1.RecordTaskStarted
+	(*CompleteWorkflowTask)(nil),               // 20: raftflow.fsm.v1.CompleteWorkflowTask
+	(*FailWorkflowTask)(nil),                   // 21: raftflow.fsm.v1.FailWorkflowTask
+	(*UpdateNamespace)(nil),                    // 22: raftflow.fsm.v1.UpdateNamespace
+	(*DeleteWorkflow)(nil),                     // 23: raftflow.fsm.v1.DeleteWorkflow
+	(*ActivityResult)(nil),                     // 24: raftflow.fsm.v1.ActivityResult
+	(*HeartbeatActivity)(nil),                  // 25: raftflow.fsm.v1.HeartbeatActivity
+	(*FireTimers)(nil),                         // 26: raftflow.fsm.v1.FireTimers
+	(*RegisterNamespace)(nil),                  // 27: raftflow.fsm.v1.RegisterNamespace
+	(*SetNode)(nil),                            // 28: raftflow.fsm.v1.SetNode
+	(*RemoveNode)(nil),                         // 29: raftflow.fsm.v1.RemoveNode
+	(*NodeInfo)(nil),                           // 30: raftflow.fsm.v1.NodeInfo
+	(*NamespaceRecord)(nil),                    // 31: raftflow.fsm.v1.NamespaceRecord
+	(*TaskToken)(nil),                          // 32: raftflow.fsm.v1.TaskToken
+	(*TaskRow)(nil),                            // 33: raftflow.fsm.v1.TaskRow
+	(*TimerRow)(nil),                           // 34: raftflow.fsm.v1.TimerRow
+	(*CurrentRun)(nil),                         // 35: raftflow.fsm.v1.CurrentRun
+	(*WorkflowTaskInfo)(nil),                   // 36: raftflow.fsm.v1.WorkflowTaskInfo
+	(*ActivityInfo)(nil),                       // 37: raftflow.fsm.v1.ActivityInfo
+	(*UserTimerInfo)(nil),                      // 38: raftflow.fsm.v1.UserTimerInfo
+	(*WorkflowState)(nil),                      // 39: raftflow.fsm.v1.WorkflowState
+	(*VisibilityRecord)(nil),                   // 40: raftflow.fsm.v1.VisibilityRecord
+	(*UpdateInfo)(nil),                         // 41: raftflow.fsm.v1.UpdateInfo
+	(*ParentInfo)(nil),                         // 42: raftflow.fsm.v1.ParentInfo
+	(*ChildInfo)(nil),                          // 43: raftflow.fsm.v1.ChildInfo
+	nil,                                        // 44: raftflow.fsm.v1.SearchAttributes.AddEntry
+	nil,                                        // 45: raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	nil,                                        // 46: raftflow.fsm.v1.WorkflowState.TimersEntry
+	nil,                                        // 47: raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	nil,                                        // 48: raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	(*v11.ActivityOptions)(nil),                // 49: temporal.api.activity.v1.ActivityOptions
+	(*v12.StartWorkflowExecutionRequest)(nil),  // 50: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	(*v12.SignalWorkflowExecutionRequest)(nil), // 51: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	(*v12.SignalWithStartWorkflowExecutionRequest)(nil), // 52: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	(*v12.RequestCancelWorkflowExecutionRequest)(nil),   // 53: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	(*v12.TerminateWorkflowExecutionRequest)(nil),       // 54: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	(*v12.RespondWorkflowTaskCompletedRequest)(nil),     // 55: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	(*v12.RespondWorkflowTaskFailedRequest)(nil),        // 56: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	(*v12.UpdateNamespaceRequest)(nil),                  // 57: temporal.api.workflowservice.v1.UpdateNamespaceRequest
+	(*v13.Payloads)(nil),                                // 58: temporal.api.common.v1.Payloads
+	(*v14.Failure)(nil),                                 // 59: temporal.api.failure.v1.Failure
+	(*v12.RegisterNamespaceRequest)(nil),                // 60: temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	(*v15.NamespaceInfo)(nil),                           // 61: temporal.api.namespace.v1.NamespaceInfo
+	(*v15.NamespaceConfig)(nil),                         // 62: temporal.api.namespace.v1.NamespaceConfig
+	(v1.WorkflowExecutionStatus)(0),                     // 63: temporal.api.enums.v1.WorkflowExecutionStatus
+	(*v16.HistoryEvent)(nil),                            // 64: temporal.api.history.v1.HistoryEvent
+	(*v13.ActivityType)(nil),                            // 65: temporal.api.common.v1.ActivityType
+	(*v13.Header)(nil),                                  // 66: temporal.api.common.v1.Header
+	(*v13.RetryPolicy)(nil),                             // 67: temporal.api.common.v1.RetryPolicy
+	(*v13.WorkflowType)(nil),                            // 68: temporal.api.common.v1.WorkflowType
+	(*v13.Memo)(nil),                                    // 69: temporal.api.common.v1.Memo
+	(*v13.SearchAttributes)(nil),                        // 70: temporal.api.common.v1.SearchAttributes
+	(*v17.WorkflowExecutionInfo)(nil),                   // 71: temporal.api.workflow.v1.WorkflowExecutionInfo
+	(*v13.WorkflowExecution)(nil),                       // 72: temporal.api.common.v1.WorkflowExecution
+	(v1.ParentClosePolicy)(0),                           // 73: temporal.api.enums.v1.ParentClosePolicy
+	(v1.IndexedValueType)(0),                            // 74: temporal.api.enums.v1.IndexedValueType
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
-	10, // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
-	11, // 1: raftflow.fsm.v1.Command.signal_workflow:type_name -> raftflow.fsm.v1.SignalWorkflow
-	15, // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
-	17, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
-	18, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
-	19, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
-	22, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
-	23, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
-	24, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
-	25, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
-	16, // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
-	26, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
-	27, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
-	9,  // 13: raftflow.fsm.v1.Command.noop:type_name -> raftflow.fsm.v1.Noop
-	12, // 14: raftflow.fsm.v1.Command.signal_with_start:type_name -> raftflow.fsm.v1.SignalWithStart
-	14, // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
-	13, // 16: raftflow.fsm.v1.Command.admit_update:type_name -> raftflow.fsm.v1.AdmitUpdate
-	20, // 17: raftflow.fsm.v1.Command.update_namespace:type_name -> raftflow.fsm.v1.UpdateNamespace
-	21, // 18: raftflow.fsm.v1.Command.delete_workflow:type_name -> raftflow.fsm.v1.DeleteWorkflow
+	12, // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
+	13, // 1: raftflow.fsm.v1.Command.signal_workflow:type_name -> raftflow.fsm.v1.SignalWorkflow
+	17, // 2: raftflow.fsm.v1.Command.terminate_workflow:type_name -> raftflow.fsm.v1.TerminateWorkflow
+	19, // 3: raftflow.fsm.v1.Command.record_task_started:type_name -> raftflow.fsm.v1.RecordTaskStarted
+	20, // 4: raftflow.fsm.v1.Command.complete_workflow_task:type_name -> raftflow.fsm.v1.CompleteWorkflowTask
+	21, // 5: raftflow.fsm.v1.Command.fail_workflow_task:type_name -> raftflow.fsm.v1.FailWorkflowTask
+	24, // 6: raftflow.fsm.v1.Command.activity_result:type_name -> raftflow.fsm.v1.ActivityResult
+	25, // 7: raftflow.fsm.v1.Command.heartbeat_activity:type_name -> raftflow.fsm.v1.HeartbeatActivity
+	26, // 8: raftflow.fsm.v1.Command.fire_timers:type_name -> raftflow.fsm.v1.FireTimers
+	27, // 9: raftflow.fsm.v1.Command.register_namespace:type_name -> raftflow.fsm.v1.RegisterNamespace
+	18, // 10: raftflow.fsm.v1.Command.reset_sticky:type_name -> raftflow.fsm.v1.ResetSticky
+	28, // 11: raftflow.fsm.v1.Command.set_node:type_name -> raftflow.fsm.v1.SetNode
+	29, // 12: raftflow.fsm.v1.Command.remove_node:type_name -> raftflow.fsm.v1.RemoveNode
+	11, // 13: raftflow.fsm.v1.Command.noop:type_name -> raftflow.fsm.v1.Noop
+	14, // 14: raftflow.fsm.v1.Command.signal_with_start:type_name -> raftflow.fsm.v1.SignalWithStart
+	16, // 15: raftflow.fsm.v1.Command.request_cancel_workflow:type_name -> raftflow.fsm.v1.RequestCancelWorkflow
+	15, // 16: raftflow.fsm.v1.Command.admit_update:type_name -> raftflow.fsm.v1.AdmitUpdate
+	22, // 17: raftflow.fsm.v1.Command.update_namespace:type_name -> raftflow.fsm.v1.UpdateNamespace
+	23, // 18: raftflow.fsm.v1.Command.delete_workflow:type_name -> raftflow.fsm.v1.DeleteWorkflow
 	3,  // 19: raftflow.fsm.v1.Command.search_attributes:type_name -> raftflow.fsm.v1.SearchAttributes
 	4,  // 20: raftflow.fsm.v1.Command.activity_operation:type_name -> raftflow.fsm.v1.ActivityOperation
-	42, // 21: raftflow.fsm.v1.SearchAttributes.add:type_name -> raftflow.fsm.v1.SearchAttributes.AddEntry
-	5,  // 22: raftflow.fsm.v1.ActivityOperation.pause:type_name -> raftflow.fsm.v1.ActivityPause
-	6,  // 23: raftflow.fsm.v1.ActivityOperation.unpause:type_name -> raftflow.fsm.v1.ActivityUnpause
-	7,  // 24: raftflow.fsm.v1.ActivityOperation.reset_activity:type_name -> raftflow.fsm.v1.ActivityReset
-	8,  // 25: raftflow.fsm.v1.ActivityOperation.update_options:type_name -> raftflow.fsm.v1.ActivityOptionsUpdate
-	47, // 26: raftflow.fsm.v1.ActivityOptionsUpdate.options:type_name -> temporal.api.activity.v1.ActivityOptions
-	48, // 27: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	49, // 28: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	50, // 29: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
-	51, // 30: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	52, // 31: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	30, // 32: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	53, // 33: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	30, // 34: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
-	54, // 35: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	55, // 36: raftflow.fsm.v1.UpdateNamespace.request:type_name -> temporal.api.workflowservice.v1.UpdateNamespaceRequest
-	56, // 37: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
-	57, // 38: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
-	56, // 39: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
-	56, // 40: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	56, // 41: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
-	58, // 42: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
-	28, // 43: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
-	59, // 44: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
-	60, // 45: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
-	0,  // 46: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
-	0,  // 47: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
-	1,  // 48: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
-	61, // 49: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	62, // 50: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
-	63, // 51: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
-	64, // 52: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
-	56, // 53: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
-	65, // 54: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	56, // 55: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	57, // 56: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
-	66, // 57: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	61, // 58: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	34, // 59: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
-	43, // 60: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	44, // 61: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
-	62, // 62: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
-	67, // 63: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
-	68, // 64: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
-	40, // 65: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
-	45, // 66: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	65, // 67: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	46, // 68: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
-	69, // 69: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
-	70, // 70: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
-	66, // 71: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	71, // 72: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
-	72, // 73: raftflow.fsm.v1.SearchAttributes.AddEntry.value:type_name -> temporal.api.enums.v1.IndexedValueType
-	35, // 74: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
-	36, // 75: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
-	41, // 76: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
-	39, // 77: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
-	78, // [78:78] is the sub-list for method output_type
-	78, // [78:78] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	9,  // 21: raftflow.fsm.v1.Command.delete_namespace:type_name -> raftflow.fsm.v1.DeleteNamespace
+	10, // 22: raftflow.fsm.v1.Command.purge_namespace:type_name -> raftflow.fsm.v1.PurgeNamespace
+	44, // 23: raftflow.fsm.v1.SearchAttributes.add:type_name -> raftflow.fsm.v1.SearchAttributes.AddEntry
+	5,  // 24: raftflow.fsm.v1.ActivityOperation.pause:type_name -> raftflow.fsm.v1.ActivityPause
+	6,  // 25: raftflow.fsm.v1.ActivityOperation.unpause:type_name -> raftflow.fsm.v1.ActivityUnpause
+	7,  // 26: raftflow.fsm.v1.ActivityOperation.reset_activity:type_name -> raftflow.fsm.v1.ActivityReset
+	8,  // 27: raftflow.fsm.v1.ActivityOperation.update_options:type_name -> raftflow.fsm.v1.ActivityOptionsUpdate
+	49, // 28: raftflow.fsm.v1.ActivityOptionsUpdate.options:type_name -> temporal.api.activity.v1.ActivityOptions
+	50, // 29: raftflow.fsm.v1.StartWorkflow.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	51, // 30: raftflow.fsm.v1.SignalWorkflow.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	52, // 31: raftflow.fsm.v1.SignalWithStart.request:type_name -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionRequest
+	53, // 32: raftflow.fsm.v1.RequestCancelWorkflow.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	54, // 33: raftflow.fsm.v1.TerminateWorkflow.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	32, // 34: raftflow.fsm.v1.CompleteWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	55, // 35: raftflow.fsm.v1.CompleteWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	32, // 36: raftflow.fsm.v1.FailWorkflowTask.token:type_name -> raftflow.fsm.v1.TaskToken
+	56, // 37: raftflow.fsm.v1.FailWorkflowTask.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	57, // 38: raftflow.fsm.v1.UpdateNamespace.request:type_name -> temporal.api.workflowservice.v1.UpdateNamespaceRequest
+	58, // 39: raftflow.fsm.v1.ActivityResult.completed:type_name -> temporal.api.common.v1.Payloads
+	59, // 40: raftflow.fsm.v1.ActivityResult.failed:type_name -> temporal.api.failure.v1.Failure
+	58, // 41: raftflow.fsm.v1.ActivityResult.canceled:type_name -> temporal.api.common.v1.Payloads
+	58, // 42: raftflow.fsm.v1.ActivityResult.last_heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	58, // 43: raftflow.fsm.v1.HeartbeatActivity.details:type_name -> temporal.api.common.v1.Payloads
+	60, // 44: raftflow.fsm.v1.RegisterNamespace.request:type_name -> temporal.api.workflowservice.v1.RegisterNamespaceRequest
+	30, // 45: raftflow.fsm.v1.SetNode.node:type_name -> raftflow.fsm.v1.NodeInfo
+	61, // 46: raftflow.fsm.v1.NamespaceRecord.info:type_name -> temporal.api.namespace.v1.NamespaceInfo
+	62, // 47: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
+	0,  // 48: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
+	0,  // 49: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
+	1,  // 50: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
+	63, // 51: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	64, // 52: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
+	65, // 53: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
+	66, // 54: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
+	58, // 55: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
+	67, // 56: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	58, // 57: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	59, // 58: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
+	68, // 59: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	63, // 60: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	36, // 61: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
+	45, // 62: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	46, // 63: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
+	64, // 64: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
+	69, // 65: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
+	70, // 66: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
+	42, // 67: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
+	47, // 68: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	67, // 69: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	48, // 70: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	71, // 71: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
+	72, // 72: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
+	68, // 73: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	73, // 74: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	74, // 75: raftflow.fsm.v1.SearchAttributes.AddEntry.value:type_name -> temporal.api.enums.v1.IndexedValueType
+	37, // 76: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
+	38, // 77: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
+	43, // 78: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
+	41, // 79: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
+	80, // [80:80] is the sub-list for method output_type
+	80, // [80:80] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -4484,6 +4629,8 @@ func file_fsm_fsmpb_fsm_proto_init() {
 		(*Command_DeleteWorkflow)(nil),
 		(*Command_SearchAttributes)(nil),
 		(*Command_ActivityOperation)(nil),
+		(*Command_DeleteNamespace)(nil),
+		(*Command_PurgeNamespace)(nil),
 	}
 	file_fsm_fsmpb_fsm_proto_msgTypes[2].OneofWrappers = []any{
 		(*ActivityOperation_Pause)(nil),
@@ -4491,7 +4638,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 		(*ActivityOperation_ResetActivity)(nil),
 		(*ActivityOperation_UpdateOptions)(nil),
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[20].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[22].OneofWrappers = []any{
 		(*ActivityResult_Completed)(nil),
 		(*ActivityResult_Failed)(nil),
 		(*ActivityResult_Canceled)(nil),
@@ -4502,7 +4649,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   45,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
