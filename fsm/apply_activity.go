@@ -1,9 +1,11 @@
 package fsm
 
 import (
+	"cmp"
 	"fmt"
 
 	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -103,14 +105,14 @@ func (w *run) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttribute
 		TaskQueue: &taskqueuepb.TaskQueue{Name: queue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Header:    a.Header, Input: a.Input,
 		ScheduleToCloseTimeout: dur(s2c), ScheduleToStartTimeout: dur(s2s), StartToCloseTimeout: dur(st2c),
-		HeartbeatTimeout: dur(hb), WorkflowTaskCompletedEventId: completedID, RetryPolicy: retry,
+		HeartbeatTimeout: dur(hb), WorkflowTaskCompletedEventId: completedID, RetryPolicy: retry, Priority: a.Priority,
 	})
 	w.appendEvents(ev)
 	info := &fsmpb.ActivityInfo{
 		ScheduledEventId: ev.EventId, ActivityId: a.ActivityId, ActivityType: a.ActivityType, TaskQueue: queue,
 		Header: a.Header, Input: a.Input, ScheduleToCloseTimeout: s2c, ScheduleToStartTimeout: s2s,
 		StartToCloseTimeout: st2c, HeartbeatTimeout: hb, RetryPolicy: retry, Attempt: 1,
-		ScheduledTime: w.t.now,
+		ScheduledTime: w.t.now, Priority: mergePriority(s.Priority, a.Priority),
 	}
 	if s.Activities == nil {
 		s.Activities = map[int64]*fsmpb.ActivityInfo{}
@@ -150,7 +152,7 @@ func (w *run) dispatchActivity(a *fsmpb.ActivityInfo) {
 	a.CurrentAttemptScheduledTime = w.t.now
 	a.TaskKey = w.t.addTask(&fsmpb.TaskRow{
 		Namespace: s.Namespace, TaskQueue: a.TaskQueue, Kind: fsmpb.TaskKind_TASK_KIND_ACTIVITY,
-		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: a.ScheduledEventId, Attempt: a.Attempt,
+		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: a.ScheduledEventId, Attempt: a.Attempt, Priority: a.Priority,
 	})
 	if a.ScheduleToStartTimeout > 0 && a.ScheduleToStartTimeout != a.ScheduleToCloseTimeout {
 		w.addActivityTimer(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START, after(w.t.now, a.ScheduleToStartTimeout))
@@ -357,4 +359,20 @@ func (t *txn) heartbeatActivity(op *fsmpb.HeartbeatActivity) *Result {
 	a.LastHeartbeatTime = t.now
 	w.save()
 	return &Result{RunID: w.st.RunId, CancelRequested: a.CancelRequested, ActivityPaused: a.Paused, ActivityReset: a.ResetRequested}
+}
+
+// mergePriority is Temporal's priorities.Merge: override's set fields,
+// else base's.
+func mergePriority(base, override *commonpb.Priority) *commonpb.Priority {
+	if base == nil {
+		return override
+	}
+	if override == nil {
+		return base
+	}
+	return &commonpb.Priority{
+		PriorityKey:    cmp.Or(override.PriorityKey, base.PriorityKey),
+		FairnessKey:    cmp.Or(override.FairnessKey, base.FairnessKey),
+		FairnessWeight: cmp.Or(override.FairnessWeight, base.FairnessWeight),
+	}
 }

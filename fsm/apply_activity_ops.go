@@ -185,6 +185,7 @@ func ActivityOptionsOf(a *fsmpb.ActivityInfo) *activitypb.ActivityOptions {
 		ScheduleToCloseTimeout: dur(a.ScheduleToCloseTimeout), ScheduleToStartTimeout: dur(a.ScheduleToStartTimeout),
 		StartToCloseTimeout: dur(a.StartToCloseTimeout), HeartbeatTimeout: dur(a.HeartbeatTimeout),
 		RetryPolicy: proto.Clone(a.GetRetryPolicy()).(*commonpb.RetryPolicy),
+		Priority:    proto.Clone(a.GetPriority()).(*commonpb.Priority),
 	}
 }
 
@@ -199,7 +200,7 @@ func (w *run) originalActivityOptions(a *fsmpb.ActivityInfo) *activitypb.Activit
 		TaskQueue:              &taskqueuepb.TaskQueue{Name: e.GetTaskQueue().GetName()},
 		ScheduleToCloseTimeout: e.GetScheduleToCloseTimeout(), ScheduleToStartTimeout: e.GetScheduleToStartTimeout(),
 		StartToCloseTimeout: e.GetStartToCloseTimeout(), HeartbeatTimeout: e.GetHeartbeatTimeout(),
-		RetryPolicy: e.GetRetryPolicy(),
+		RetryPolicy: e.GetRetryPolicy(), Priority: mergePriority(w.st.Priority, e.GetPriority()),
 	}
 }
 
@@ -230,6 +231,23 @@ func (w *run) updatedActivityOptions(a *fsmpb.ActivityInfo, u *fsmpb.ActivityOpt
 				o.HeartbeatTimeout = from.GetHeartbeatTimeout()
 			case "retryPolicy":
 				o.RetryPolicy = from.GetRetryPolicy()
+			case "priority":
+				o.Priority = from.GetPriority()
+			case "priority.priorityKey", "priority.fairnessKey", "priority.fairnessWeight":
+				if from.GetPriority() == nil {
+					return nil, invalidArg("Priority is not provided")
+				}
+				if o.Priority == nil {
+					o.Priority = &commonpb.Priority{}
+				}
+				switch p {
+				case "priority.priorityKey":
+					o.Priority.PriorityKey = from.Priority.PriorityKey
+				case "priority.fairnessKey":
+					o.Priority.FairnessKey = from.Priority.FairnessKey
+				default:
+					o.Priority.FairnessWeight = from.Priority.FairnessWeight
+				}
 			case "retryPolicy.initialInterval", "retryPolicy.backoffCoefficient", "retryPolicy.maximumInterval", "retryPolicy.maximumAttempts":
 				if from.GetRetryPolicy() == nil {
 					return nil, invalidArg("RetryPolicy is not provided")
@@ -270,6 +288,7 @@ func (w *run) setActivityOptions(a *fsmpb.ActivityInfo, o *activitypb.ActivityOp
 	a.ScheduleToCloseTimeout, a.StartToCloseTimeout = nanosOf(o.ScheduleToCloseTimeout), nanosOf(o.StartToCloseTimeout)
 	a.ScheduleToStartTimeout, a.HeartbeatTimeout = nanosOf(o.ScheduleToStartTimeout), nanosOf(o.HeartbeatTimeout)
 	a.RetryPolicy = normalizeRetryPolicy(o.RetryPolicy)
+	a.Priority = o.Priority
 	w.dropActivityTimers(a, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_CLOSE, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_SCHEDULE_TO_START,
 		fsmpb.TimerKind_TIMER_KIND_ACTIVITY_START_TO_CLOSE, fsmpb.TimerKind_TIMER_KIND_ACTIVITY_HEARTBEAT)
 	if a.ScheduleToCloseTimeout > 0 {

@@ -54,7 +54,7 @@ func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribut
 		WorkflowTaskTimeout: a.WorkflowTaskTimeout, ParentClosePolicy: a.ParentClosePolicy, Control: a.Control,
 		WorkflowTaskCompletedEventId: completedID, WorkflowIdReusePolicy: a.WorkflowIdReusePolicy,
 		RetryPolicy: a.RetryPolicy, CronSchedule: a.CronSchedule, Header: a.Header, Memo: a.Memo,
-		SearchAttributes: a.SearchAttributes,
+		SearchAttributes: a.SearchAttributes, Priority: a.Priority,
 	}
 	ev := w.startChildWorkflowExecutionInitiatedEvent(init)
 	w.appendEvents(ev)
@@ -83,7 +83,7 @@ func (w *run) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttribut
 		WorkflowExecutionTimeout: a.WorkflowExecutionTimeout, WorkflowRunTimeout: a.WorkflowRunTimeout,
 		WorkflowTaskTimeout: a.WorkflowTaskTimeout, Identity: s.Identity, RetryPolicy: a.RetryPolicy,
 		CronSchedule: a.CronSchedule, Memo: a.Memo, SearchAttributes: a.SearchAttributes, Header: a.Header,
-		UserMetadata: meta,
+		UserMetadata: meta, Priority: mergePriority(s.Priority, a.Priority),
 	}, runLinks{parent: &fsmpb.ParentInfo{Namespace: s.Namespace, WorkflowId: s.WorkflowId, RunId: s.RunId, InitiatedEventId: initiated,
 		Root: RootOf(s)}})
 	child.startFirstWorkflowTask()

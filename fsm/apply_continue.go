@@ -83,7 +83,7 @@ func (w *run) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionCommandAt
 		Namespace: s.Namespace, WorkflowId: s.WorkflowId, WorkflowType: typ, TaskQueue: &taskqueuepb.TaskQueue{Name: tq},
 		Input: a.Input, WorkflowRunTimeout: runTimeout, WorkflowTaskTimeout: taskTimeout, Identity: s.Identity,
 		RetryPolicy: retry, CronSchedule: cron, Memo: orMemo(a.Memo, s.Memo), SearchAttributes: orSA(a.SearchAttributes, s.SearchAttributes),
-		Header: a.Header,
+		Header: a.Header, Priority: s.Priority,
 	}, runLinks{initiator: canInitiator(a.Initiator), backoff: nanosOf(a.BackoffStartInterval), lastResult: a.LastCompletionResult, lastFailure: a.Failure})
 }
 
@@ -190,6 +190,6 @@ func (w *run) repeatRequest() (*workflowservice.StartWorkflowExecutionRequest, *
 		TaskQueue: &taskqueuepb.TaskQueue{Name: s.TaskQueue}, Input: start.GetInput(),
 		WorkflowRunTimeout: dur(s.RunTimeout), WorkflowTaskTimeout: dur(s.TaskTimeout), Identity: s.Identity,
 		RetryPolicy: s.RetryPolicy, CronSchedule: s.CronSchedule, Memo: s.Memo, SearchAttributes: s.SearchAttributes,
-		Header: start.GetHeader(),
+		Header: start.GetHeader(), Priority: s.Priority,
 	}, start
 }

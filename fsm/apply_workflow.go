@@ -209,6 +209,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		FirstRunId: runID, Attempt: 1, Identity: req.Identity,
 		Parent: l.parent, RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
 		FirstWorkflowTaskBackoff: l.backoff, ContinuedRunId: l.continuedRunID, StartDelay: startDelay,
+		Priority: req.Priority,
 	}
 	if l.firstRunID != "" {
 		st.FirstRunId = l.firstRunID
@@ -231,7 +232,7 @@ func (t *txn) newRun(runID string, req *workflowservice.StartWorkflowExecutionRe
 		RetryPolicy: req.RetryPolicy, CronSchedule: req.CronSchedule,
 		ContinuedExecutionRunId: l.continuedRunID, Initiator: l.initiator,
 		LastCompletionResult: l.lastResult, ContinuedFailure: l.lastFailure,
-		FirstWorkflowTaskBackoff: dur(l.backoff),
+		FirstWorkflowTaskBackoff: dur(l.backoff), Priority: req.Priority,
 	}
 	if p := l.parent; p != nil {
 		attrs.ParentWorkflowNamespace = p.Namespace

@@ -250,7 +250,7 @@ func (w *run) scheduleWorkflowTaskAs(attempt int32, speculative bool) {
 	}
 	key := w.t.addTask(&fsmpb.TaskRow{
 		Namespace: s.Namespace, TaskQueue: queue, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
-		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: ev.EventId, Attempt: attempt,
+		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: ev.EventId, Attempt: attempt, Priority: s.Priority,
 	})
 	s.WorkflowTask = &fsmpb.WorkflowTaskInfo{
 		ScheduledEventId: ev.EventId, Attempt: attempt, TaskQueue: queue,
@@ -298,7 +298,7 @@ func (w *run) unstickWorkflowTask() bool {
 	w.t.delTimer(wt.TimerKey)
 	wt.TaskKey = w.t.addTask(&fsmpb.TaskRow{
 		Namespace: s.Namespace, TaskQueue: s.TaskQueue, Kind: fsmpb.TaskKind_TASK_KIND_WORKFLOW,
-		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: wt.ScheduledEventId, Attempt: wt.Attempt,
+		WorkflowId: s.WorkflowId, RunId: s.RunId, ScheduledEventId: wt.ScheduledEventId, Attempt: wt.Attempt, Priority: s.Priority,
 	})
 	wt.TimerKey, wt.TaskQueue, wt.Sticky = nil, s.TaskQueue, false
 	return true

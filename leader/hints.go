@@ -139,7 +139,9 @@ func (h *hints) WorkflowClosed(ns string, st enumspb.WorkflowExecutionStatus) {
 }
 
 func taskOf(key []byte, row *fsmpb.TaskRow) queue.Task {
-	return queue.Task{Key: key, Namespace: row.Namespace, Queue: row.TaskQueue, Kind: kindOf(row.Kind), Payload: row}
+	p := row.GetPriority()
+	return queue.Task{Key: key, Namespace: row.Namespace, Queue: row.TaskQueue, Kind: kindOf(row.Kind), Payload: row,
+		Priority: p.GetPriorityKey(), FairnessKey: p.GetFairnessKey(), FairnessWeight: p.GetFairnessWeight()}
 }
 
 // kindOf is the queue kind of an fsm task kind.

@@ -1,7 +1,8 @@
 package queue
 
-// This file holds the two intrusive FIFO lists a taskQueue is made of: queued
-// tasks and waiting pollers. Intrusive doubly linked lists give O(1) push at
+// This file holds the intrusive FIFO lists a taskQueue is made of: queued
+// tasks (one list per fairness key and priority level, see fair.go) and
+// waiting pollers. Intrusive doubly linked lists give O(1) push at
 // either end, O(1) pop, and O(1) unlink from the middle (Remove by key, a
 // poller giving up), with one allocation per entry and no interface boxing.
 // All methods require Manager.mu.
@@ -13,11 +14,12 @@ type queueID struct {
 	kind             Kind
 }
 
-// node is one queued task.
+// node is one queued task, linked in its fairness key's FIFO.
 type node struct {
 	task       Task
 	prev, next *node
 	q          *taskQueue
+	fk         *fairKey
 }
 
 // waiter is one poller blocked in Poll. ch has capacity 1 and receives
@@ -39,46 +41,16 @@ type result struct {
 // taskQueue is the in-memory state of one queue. Invariant: a queue never
 // has both queued tasks and waiting pollers (a task arriving at a queue with
 // a waiter is handed over at once), and a queue with neither is deleted.
+// Its tasks are held by priority level (fair.go).
 type taskQueue struct {
 	id           queueID
-	head, tail   *node
+	levels       [MaxPriority + 1]*level // index: priority key 1..MaxPriority
 	tasks        int
 	whead, wtail *waiter
 	waiters      int
 }
 
 func (q *taskQueue) empty() bool { return q.tasks == 0 && q.waiters == 0 }
-
-func (q *taskQueue) pushTask(n *node, front bool) {
-	n.q = q
-	if q.head == nil {
-		q.head, q.tail = n, n
-	} else if front {
-		n.next = q.head
-		q.head.prev = n
-		q.head = n
-	} else {
-		n.prev = q.tail
-		q.tail.next = n
-		q.tail = n
-	}
-	q.tasks++
-}
-
-func (q *taskQueue) unlinkTask(n *node) {
-	if n.prev != nil {
-		n.prev.next = n.next
-	} else {
-		q.head = n.next
-	}
-	if n.next != nil {
-		n.next.prev = n.prev
-	} else {
-		q.tail = n.prev
-	}
-	n.prev, n.next, n.q = nil, nil, nil
-	q.tasks--
-}
 
 func (q *taskQueue) pushWaiter(w *waiter) {
 	if q.wtail == nil {

@@ -53,6 +53,11 @@ type Task struct {
 	Queue     string
 	Kind      Kind
 	Payload   any
+	// Priority (1 first; 0: DefaultPriority), FairnessKey and
+	// FairnessWeight (0: 1) order the queue (fair.go).
+	Priority       int32
+	FairnessKey    string
+	FairnessWeight float32
 }
 
 // QueueStats describes one live queue for metrics.
@@ -236,9 +241,8 @@ func (m *Manager) Poll(ctx context.Context, namespace, queue string, kind Kind) 
 	}
 	id := queueID{namespace, queue, kind}
 	q := m.queues[id]
-	if q != nil && q.head != nil {
-		n := q.head
-		q.unlinkTask(n)
+	if q != nil && q.tasks > 0 {
+		n := q.popTask()
 		delete(m.keys, string(n.task.Key))
 		m.backlogMatches++
 		m.gcLocked(q)

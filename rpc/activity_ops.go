@@ -117,6 +117,9 @@ func (s *Service) UpdateActivityOptions(ctx context.Context, req *workflowservic
 	if f, msg := retryPolicyProblem(req.GetActivityOptions().GetRetryPolicy()); f != "" {
 		return nil, invalidArg("activity_options.retry_policy.%s: %s", f, msg)
 	}
+	if f, msg := priorityProblem(req.GetActivityOptions().GetPriority()); f != "" {
+		return nil, invalidArg("activity_options.priority.%s: %s", f, msg)
+	}
 	op.Op = &fsmpb.ActivityOperation_UpdateOptions{UpdateOptions: &fsmpb.ActivityOptionsUpdate{
 		Options: req.ActivityOptions, Paths: paths, RestoreOriginal: req.RestoreOriginal}}
 	res, err := s.apply(ctx, &fsmpb.Command{Op: &fsmpb.Command_ActivityOperation{ActivityOperation: op}})

@@ -221,6 +221,7 @@ func describe(st *fsmpb.WorkflowState) *workflowservice.DescribeWorkflowExecutio
 			HistorySizeBytes: st.HistorySizeBytes,
 			FirstRunId:       st.FirstRunId,
 			RootExecution:    fsm.RootOf(st),
+			Priority:         st.Priority,
 		},
 		WorkflowExtendedInfo: &workflowExtendedInfo{
 			ExecutionExpirationTime: tsOf(st.ExecutionExpiration),
@@ -263,6 +264,7 @@ func describe(st *fsmpb.WorkflowState) *workflowservice.DescribeWorkflowExecutio
 			pa.Attempt = 1 // reset while running, as Temporal shows it
 		}
 		pa.ActivityOptions = fsm.ActivityOptionsOf(a)
+		pa.Priority = a.Priority
 		if pa.LastWorkerIdentity == "" {
 			pa.LastWorkerIdentity = a.LastWorkerIdentity
 		}

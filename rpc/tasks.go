@@ -134,6 +134,7 @@ func activityTaskResponse(at *fsm.StartedActivityTask) *workflowservice.PollActi
 		StartToCloseTimeout:         durOf(a.StartToCloseTimeout),
 		HeartbeatTimeout:            durOf(a.HeartbeatTimeout),
 		RetryPolicy:                 a.RetryPolicy,
+		Priority:                    a.Priority,
 	}
 }
 

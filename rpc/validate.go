@@ -114,6 +114,21 @@ func badDuration(m protoreflect.Message, path string, skip ...protoreflect.Name)
 // retryPolicyProblem applies Temporal's retry policy rules (defaults filled
 // in first, without changing p) and returns the offending sub-field and
 // Temporal's message ("" if p is valid).
+// priorityProblem checks a Priority as Temporal's priorities.Validate:
+// the field at fault and Temporal's message.
+func priorityProblem(p *commonpb.Priority) (string, string) {
+	switch {
+	case p == nil:
+	case p.PriorityKey < 0:
+		return "priority_key", "priority key can't be negative"
+	case len(p.FairnessKey) > 64:
+		return "fairness_key", "fairness key length exceeds limit"
+	case p.FairnessWeight < 0 || math.IsNaN(float64(p.FairnessWeight)) || math.IsInf(float64(p.FairnessWeight), 0):
+		return "fairness_weight", "must be greater than zero"
+	}
+	return "", ""
+}
+
 func retryPolicyProblem(p *commonpb.RetryPolicy) (string, string) {
 	if p == nil {
 		return "", ""
@@ -306,6 +321,7 @@ func abbrev(b []byte) string {
 // Temporal rules look at.
 type startFields struct {
 	ns       string
+	priority *commonpb.Priority
 	retry    *commonpb.RetryPolicy
 	reuse    enumspb.WorkflowIdReusePolicy
 	conflict enumspb.WorkflowIdConflictPolicy
@@ -331,7 +347,7 @@ func (s *Service) validate(req proto.Message) error {
 	var start *startFields
 	switch r := req.(type) {
 	case *workflowservice.StartWorkflowExecutionRequest:
-		start = &startFields{r.Namespace, r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
+		start = &startFields{r.Namespace, r.Priority, r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
 	case *workflowservice.SignalWithStartWorkflowExecutionRequest:
 		if r.WorkflowIdConflictPolicy == enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL {
 			// As Temporal: signal-with-start exists to reach a running
@@ -339,7 +355,7 @@ func (s *Service) validate(req proto.Message) error {
 			return invalidArg("workflow_id_conflict_policy: Invalid WorkflowIDConflictPolicy: %s is not supported for this operation.",
 				r.WorkflowIdConflictPolicy)
 		}
-		start = &startFields{r.Namespace, r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
+		start = &startFields{r.Namespace, r.Priority, r.RetryPolicy, r.WorkflowIdReusePolicy, r.WorkflowIdConflictPolicy, r.SearchAttributes}
 	case *workflowservice.QueryWorkflowRequest:
 		enums = append(enums, enumOf("query_reject_condition", r.QueryRejectCondition))
 	case *workflowservice.GetWorkflowExecutionHistoryRequest:
@@ -358,6 +374,9 @@ func (s *Service) validate(req proto.Message) error {
 		enums = append(enums, enumOf("workflow_id_reuse_policy", start.reuse), enumOf("workflow_id_conflict_policy", start.conflict))
 		if f, msg := retryPolicyProblem(start.retry); f != "" {
 			return invalidArg("retry_policy.%s: %s", f, msg)
+		}
+		if f, msg := priorityProblem(start.priority); f != "" {
+			return invalidArg("priority.%s: %s", f, msg)
 		}
 	}
 	if f, msg := enumProblem(enums...); f != "" {
@@ -427,6 +446,9 @@ func checkScheduleActivity(_ *Service, _ string, c *commandpb.Command) (string, 
 	if f, msg := retryPolicyProblem(a.RetryPolicy); f != "" {
 		return "retry_policy." + f, msg, 0
 	}
+	if f, msg := priorityProblem(a.Priority); f != "" {
+		return "priority." + f, msg, 0
+	}
 	return "", "", 0
 }
 
@@ -456,6 +478,9 @@ func checkStartChild(s *Service, ns string, c *commandpb.Command) (string, strin
 	}
 	if f, msg := retryPolicyProblem(a.RetryPolicy); f != "" {
 		return "retry_policy." + f, msg, 0
+	}
+	if f, msg := priorityProblem(a.Priority); f != "" {
+		return "priority." + f, msg, 0
 	}
 	if cron := a.CronSchedule; cron != "" {
 		if err := fsm.ValidCronSchedule(cron); err != nil {

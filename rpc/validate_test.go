@@ -666,3 +666,32 @@ func TestValidateStrictSearchAttributes(t *testing.T) {
 		t.Fatalf("a registered attribute in a strict namespace: %v", err)
 	}
 }
+
+// TestValidatePriority: a negative priority key, an overlong fairness key
+// or a negative weight is refused as Temporal refuses it, at start (nothing
+// started) and in a ScheduleActivityTask command (the task fails with
+// BAD_SCHEDULE_ACTIVITY_ATTRIBUTES).
+func TestValidatePriority(t *testing.T) {
+	e := newValEnv(t)
+	for _, tc := range []struct {
+		p    *commonpb.Priority
+		want string
+	}{
+		{&commonpb.Priority{PriorityKey: -1}, "priority.priority_key: priority key can't be negative"},
+		{&commonpb.Priority{FairnessKey: strings.Repeat("k", 65)}, "priority.fairness_key: fairness key length exceeds limit"},
+		{&commonpb.Priority{FairnessWeight: -2}, "priority.fairness_weight: must be greater than zero"},
+	} {
+		id := e.id("prio")
+		req := startRequest(id)
+		req.Priority = tc.p
+		_, err := e.ws.StartWorkflowExecution(e.ctx(), req)
+		requireInvalid(t, err, tc.want)
+		e.wantNoWorkflow(id)
+	}
+	id := e.id("prio")
+	task := e.startAndPoll(id)
+	_, err := e.ws.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
+		Namespace: valNS, TaskToken: task.TaskToken, Identity: "validate-test", Commands: []*commandpb.Command{
+			activity(func(a *commandpb.ScheduleActivityTaskCommandAttributes) { a.Priority = &commonpb.Priority{PriorityKey: -3} })}})
+	requireInvalid(t, err, "priority.priority_key", "BadScheduleActivityAttributes")
+}

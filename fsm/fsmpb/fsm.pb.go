@@ -2592,8 +2592,11 @@ type TaskRow struct {
 	ScheduledEventId int64                  `protobuf:"varint,6,opt,name=scheduled_event_id,json=scheduledEventId,proto3" json:"scheduled_event_id,omitempty"`
 	Attempt          int32                  `protobuf:"varint,7,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	CreatedAt        int64                  `protobuf:"varint,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// priority orders the queue (queue/fair.go): the run's, or the
+	// activity's merged with the run's.
+	Priority      *v13.Priority `protobuf:"bytes,9,opt,name=priority,proto3" json:"priority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskRow) Reset() {
@@ -2680,6 +2683,13 @@ func (x *TaskRow) GetCreatedAt() int64 {
 		return x.CreatedAt
 	}
 	return 0
+}
+
+func (x *TaskRow) GetPriority() *v13.Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return nil
 }
 
 // TimerRow is a durable timer, keyed by fire time.
@@ -3030,8 +3040,10 @@ type ActivityInfo struct {
 	ResetRequested  bool `protobuf:"varint,32,opt,name=reset_requested,json=resetRequested,proto3" json:"reset_requested,omitempty"`
 	RestartAttempts bool `protobuf:"varint,33,opt,name=restart_attempts,json=restartAttempts,proto3" json:"restart_attempts,omitempty"`
 	ResetHeartbeat  bool `protobuf:"varint,34,opt,name=reset_heartbeat,json=resetHeartbeat,proto3" json:"reset_heartbeat,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// priority: the command's, its unset fields the run's (Temporal's merge).
+	Priority      *v13.Priority `protobuf:"bytes,35,opt,name=priority,proto3" json:"priority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ActivityInfo) Reset() {
@@ -3302,6 +3314,13 @@ func (x *ActivityInfo) GetResetHeartbeat() bool {
 	return false
 }
 
+func (x *ActivityInfo) GetPriority() *v13.Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return nil
+}
+
 type UserTimerInfo struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	TimerId        string                 `protobuf:"bytes,1,opt,name=timer_id,json=timerId,proto3" json:"timer_id,omitempty"`
@@ -3426,7 +3445,10 @@ type WorkflowState struct {
 	SignalCount int64 `protobuf:"varint,61,opt,name=signal_count,json=signalCount,proto3" json:"signal_count,omitempty"`
 	// start_delay: first_workflow_task_backoff is a start delay, which a
 	// signal ends early (a cron or retry backoff is not ended by signals).
-	StartDelay    bool `protobuf:"varint,62,opt,name=start_delay,json=startDelay,proto3" json:"start_delay,omitempty"`
+	StartDelay bool `protobuf:"varint,62,opt,name=start_delay,json=startDelay,proto3" json:"start_delay,omitempty"`
+	// priority of the run's tasks (the start's; a child's merged with its
+	// parent's); kept by retries, cron runs and continue-as-new.
+	Priority      *v13.Priority `protobuf:"bytes,63,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3760,6 +3782,13 @@ func (x *WorkflowState) GetStartDelay() bool {
 		return x.StartDelay
 	}
 	return false
+}
+
+func (x *WorkflowState) GetPriority() *v13.Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return nil
 }
 
 // VisibilityRecord is one run's row in the visibility index: what
@@ -4224,7 +4253,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\aattempt\x18\a \x01(\x05R\aattempt\x12\x1f\n" +
 	"\vactivity_id\x18\b \x01(\tR\n" +
 	"activityId\x12\x14\n" +
-	"\x05stamp\x18\t \x01(\x05R\x05stamp\"\x94\x02\n" +
+	"\x05stamp\x18\t \x01(\x05R\x05stamp\"\xd2\x02\n" +
 	"\aTaskRow\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1d\n" +
 	"\n" +
@@ -4236,7 +4265,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x12scheduled_event_id\x18\x06 \x01(\x03R\x10scheduledEventId\x12\x18\n" +
 	"\aattempt\x18\a \x01(\x05R\aattempt\x12\x1d\n" +
 	"\n" +
-	"created_at\x18\b \x01(\x03R\tcreatedAt\"\xf0\x01\n" +
+	"created_at\x18\b \x01(\x03R\tcreatedAt\x12<\n" +
+	"\bpriority\x18\t \x01(\v2 .temporal.api.common.v1.PriorityR\bpriority\"\xf0\x01\n" +
 	"\bTimerRow\x12.\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1a.raftflow.fsm.v1.TimerKindR\x04kind\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x1f\n" +
@@ -4266,7 +4296,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\ttimer_key\x18\n" +
 	" \x01(\fR\btimerKey\x12\x16\n" +
 	"\x06sticky\x18\v \x01(\bR\x06sticky\x12T\n" +
-	"\x12speculative_events\x18\f \x03(\v2%.temporal.api.history.v1.HistoryEventR\x11speculativeEvents\"\xad\f\n" +
+	"\x12speculative_events\x18\f \x03(\v2%.temporal.api.history.v1.HistoryEventR\x11speculativeEvents\"\xeb\f\n" +
 	"\fActivityInfo\x12,\n" +
 	"\x12scheduled_event_id\x18\x01 \x01(\x03R\x10scheduledEventId\x12\x1f\n" +
 	"\vactivity_id\x18\x02 \x01(\tR\n" +
@@ -4306,12 +4336,13 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\fpause_reason\x18\x1f \x01(\tR\vpauseReason\x12'\n" +
 	"\x0freset_requested\x18  \x01(\bR\x0eresetRequested\x12)\n" +
 	"\x10restart_attempts\x18! \x01(\bR\x0frestartAttempts\x12'\n" +
-	"\x0freset_heartbeat\x18\" \x01(\bR\x0eresetHeartbeat\"\x8a\x01\n" +
+	"\x0freset_heartbeat\x18\" \x01(\bR\x0eresetHeartbeat\x12<\n" +
+	"\bpriority\x18# \x01(\v2 .temporal.api.common.v1.PriorityR\bpriority\"\x8a\x01\n" +
 	"\rUserTimerInfo\x12\x19\n" +
 	"\btimer_id\x18\x01 \x01(\tR\atimerId\x12(\n" +
 	"\x10started_event_id\x18\x02 \x01(\x03R\x0estartedEventId\x12\x17\n" +
 	"\afire_at\x18\x03 \x01(\x03R\x06fireAt\x12\x1b\n" +
-	"\ttimer_key\x18\x04 \x01(\fR\btimerKey\"\xa9\x13\n" +
+	"\ttimer_key\x18\x04 \x01(\fR\btimerKey\"\xe7\x13\n" +
 	"\rWorkflowState\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -4366,7 +4397,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x13retention_timer_key\x18< \x01(\fR\x11retentionTimerKey\x12!\n" +
 	"\fsignal_count\x18= \x01(\x03R\vsignalCount\x12\x1f\n" +
 	"\vstart_delay\x18> \x01(\bR\n" +
-	"startDelay\x1a\\\n" +
+	"startDelay\x12<\n" +
+	"\bpriority\x18? \x01(\v2 .temporal.api.common.v1.PriorityR\bpriority\x1a\\\n" +
 	"\x0fActivitiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x123\n" +
 	"\x05value\x18\x02 \x01(\v2\x1d.raftflow.fsm.v1.ActivityInfoR\x05value:\x028\x01\x1aY\n" +
@@ -4501,18 +4533,19 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*v12.RegisterNamespaceRequest)(nil),                // 60: temporal.api.workflowservice.v1.RegisterNamespaceRequest
 	(*v15.NamespaceInfo)(nil),                           // 61: temporal.api.namespace.v1.NamespaceInfo
 	(*v15.NamespaceConfig)(nil),                         // 62: temporal.api.namespace.v1.NamespaceConfig
-	(v1.WorkflowExecutionStatus)(0),                     // 63: temporal.api.enums.v1.WorkflowExecutionStatus
-	(*v16.HistoryEvent)(nil),                            // 64: temporal.api.history.v1.HistoryEvent
-	(*v13.ActivityType)(nil),                            // 65: temporal.api.common.v1.ActivityType
-	(*v13.Header)(nil),                                  // 66: temporal.api.common.v1.Header
-	(*v13.RetryPolicy)(nil),                             // 67: temporal.api.common.v1.RetryPolicy
-	(*v13.WorkflowType)(nil),                            // 68: temporal.api.common.v1.WorkflowType
-	(*v13.Memo)(nil),                                    // 69: temporal.api.common.v1.Memo
-	(*v13.SearchAttributes)(nil),                        // 70: temporal.api.common.v1.SearchAttributes
-	(*v17.WorkflowExecutionInfo)(nil),                   // 71: temporal.api.workflow.v1.WorkflowExecutionInfo
-	(*v13.WorkflowExecution)(nil),                       // 72: temporal.api.common.v1.WorkflowExecution
-	(v1.ParentClosePolicy)(0),                           // 73: temporal.api.enums.v1.ParentClosePolicy
-	(v1.IndexedValueType)(0),                            // 74: temporal.api.enums.v1.IndexedValueType
+	(*v13.Priority)(nil),                                // 63: temporal.api.common.v1.Priority
+	(v1.WorkflowExecutionStatus)(0),                     // 64: temporal.api.enums.v1.WorkflowExecutionStatus
+	(*v16.HistoryEvent)(nil),                            // 65: temporal.api.history.v1.HistoryEvent
+	(*v13.ActivityType)(nil),                            // 66: temporal.api.common.v1.ActivityType
+	(*v13.Header)(nil),                                  // 67: temporal.api.common.v1.Header
+	(*v13.RetryPolicy)(nil),                             // 68: temporal.api.common.v1.RetryPolicy
+	(*v13.WorkflowType)(nil),                            // 69: temporal.api.common.v1.WorkflowType
+	(*v13.Memo)(nil),                                    // 70: temporal.api.common.v1.Memo
+	(*v13.SearchAttributes)(nil),                        // 71: temporal.api.common.v1.SearchAttributes
+	(*v17.WorkflowExecutionInfo)(nil),                   // 72: temporal.api.workflow.v1.WorkflowExecutionInfo
+	(*v13.WorkflowExecution)(nil),                       // 73: temporal.api.common.v1.WorkflowExecution
+	(v1.ParentClosePolicy)(0),                           // 74: temporal.api.enums.v1.ParentClosePolicy
+	(v1.IndexedValueType)(0),                            // 75: temporal.api.enums.v1.IndexedValueType
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	12, // 0: raftflow.fsm.v1.Command.start_workflow:type_name -> raftflow.fsm.v1.StartWorkflow
@@ -4565,41 +4598,44 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	62, // 47: raftflow.fsm.v1.NamespaceRecord.config:type_name -> temporal.api.namespace.v1.NamespaceConfig
 	0,  // 48: raftflow.fsm.v1.TaskToken.kind:type_name -> raftflow.fsm.v1.TaskKind
 	0,  // 49: raftflow.fsm.v1.TaskRow.kind:type_name -> raftflow.fsm.v1.TaskKind
-	1,  // 50: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
-	63, // 51: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	64, // 52: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
-	65, // 53: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
-	66, // 54: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
-	58, // 55: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
-	67, // 56: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	58, // 57: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
-	59, // 58: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
-	68, // 59: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	63, // 60: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
-	36, // 61: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
-	45, // 62: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
-	46, // 63: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
-	64, // 64: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
-	69, // 65: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
-	70, // 66: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
-	42, // 67: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
-	47, // 68: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
-	67, // 69: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
-	48, // 70: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
-	71, // 71: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
-	72, // 72: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
-	68, // 73: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
-	73, // 74: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
-	74, // 75: raftflow.fsm.v1.SearchAttributes.AddEntry.value:type_name -> temporal.api.enums.v1.IndexedValueType
-	37, // 76: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
-	38, // 77: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
-	43, // 78: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
-	41, // 79: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
-	80, // [80:80] is the sub-list for method output_type
-	80, // [80:80] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	63, // 50: raftflow.fsm.v1.TaskRow.priority:type_name -> temporal.api.common.v1.Priority
+	1,  // 51: raftflow.fsm.v1.TimerRow.kind:type_name -> raftflow.fsm.v1.TimerKind
+	64, // 52: raftflow.fsm.v1.CurrentRun.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	65, // 53: raftflow.fsm.v1.WorkflowTaskInfo.speculative_events:type_name -> temporal.api.history.v1.HistoryEvent
+	66, // 54: raftflow.fsm.v1.ActivityInfo.activity_type:type_name -> temporal.api.common.v1.ActivityType
+	67, // 55: raftflow.fsm.v1.ActivityInfo.header:type_name -> temporal.api.common.v1.Header
+	58, // 56: raftflow.fsm.v1.ActivityInfo.input:type_name -> temporal.api.common.v1.Payloads
+	68, // 57: raftflow.fsm.v1.ActivityInfo.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	58, // 58: raftflow.fsm.v1.ActivityInfo.heartbeat_details:type_name -> temporal.api.common.v1.Payloads
+	59, // 59: raftflow.fsm.v1.ActivityInfo.last_failure:type_name -> temporal.api.failure.v1.Failure
+	63, // 60: raftflow.fsm.v1.ActivityInfo.priority:type_name -> temporal.api.common.v1.Priority
+	69, // 61: raftflow.fsm.v1.WorkflowState.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	64, // 62: raftflow.fsm.v1.WorkflowState.status:type_name -> temporal.api.enums.v1.WorkflowExecutionStatus
+	36, // 63: raftflow.fsm.v1.WorkflowState.workflow_task:type_name -> raftflow.fsm.v1.WorkflowTaskInfo
+	45, // 64: raftflow.fsm.v1.WorkflowState.activities:type_name -> raftflow.fsm.v1.WorkflowState.ActivitiesEntry
+	46, // 65: raftflow.fsm.v1.WorkflowState.timers:type_name -> raftflow.fsm.v1.WorkflowState.TimersEntry
+	65, // 66: raftflow.fsm.v1.WorkflowState.buffered_events:type_name -> temporal.api.history.v1.HistoryEvent
+	70, // 67: raftflow.fsm.v1.WorkflowState.memo:type_name -> temporal.api.common.v1.Memo
+	71, // 68: raftflow.fsm.v1.WorkflowState.search_attributes:type_name -> temporal.api.common.v1.SearchAttributes
+	42, // 69: raftflow.fsm.v1.WorkflowState.parent:type_name -> raftflow.fsm.v1.ParentInfo
+	47, // 70: raftflow.fsm.v1.WorkflowState.children:type_name -> raftflow.fsm.v1.WorkflowState.ChildrenEntry
+	68, // 71: raftflow.fsm.v1.WorkflowState.retry_policy:type_name -> temporal.api.common.v1.RetryPolicy
+	48, // 72: raftflow.fsm.v1.WorkflowState.updates:type_name -> raftflow.fsm.v1.WorkflowState.UpdatesEntry
+	63, // 73: raftflow.fsm.v1.WorkflowState.priority:type_name -> temporal.api.common.v1.Priority
+	72, // 74: raftflow.fsm.v1.VisibilityRecord.info:type_name -> temporal.api.workflow.v1.WorkflowExecutionInfo
+	73, // 75: raftflow.fsm.v1.ParentInfo.root:type_name -> temporal.api.common.v1.WorkflowExecution
+	69, // 76: raftflow.fsm.v1.ChildInfo.workflow_type:type_name -> temporal.api.common.v1.WorkflowType
+	74, // 77: raftflow.fsm.v1.ChildInfo.parent_close_policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	75, // 78: raftflow.fsm.v1.SearchAttributes.AddEntry.value:type_name -> temporal.api.enums.v1.IndexedValueType
+	37, // 79: raftflow.fsm.v1.WorkflowState.ActivitiesEntry.value:type_name -> raftflow.fsm.v1.ActivityInfo
+	38, // 80: raftflow.fsm.v1.WorkflowState.TimersEntry.value:type_name -> raftflow.fsm.v1.UserTimerInfo
+	43, // 81: raftflow.fsm.v1.WorkflowState.ChildrenEntry.value:type_name -> raftflow.fsm.v1.ChildInfo
+	41, // 82: raftflow.fsm.v1.WorkflowState.UpdatesEntry.value:type_name -> raftflow.fsm.v1.UpdateInfo
+	83, // [83:83] is the sub-list for method output_type
+	83, // [83:83] is the sub-list for method input_type
+	83, // [83:83] is the sub-list for extension type_name
+	83, // [83:83] is the sub-list for extension extendee
+	0,  // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }

@@ -112,6 +112,7 @@ func TestThreeNodeFollower(t *testing.T) {
 			replay(t, c, id, h.RunID(), CounterUpdateWorkflow)
 		}},
 		{"ActivityOperations", func(t *testing.T, _ string) { testActivityOperations(t, c, nil) }},
+		{"PriorityOrder", func(t *testing.T, _ string) { testPriorityOrder(t, c, nil) }},
 		{"ContinueAsNew", func(t *testing.T, id string) {
 			run := start(t, c, tq, id, ChainWorkflow, chainInput{Step: 1, Last: 3})
 			var got []string

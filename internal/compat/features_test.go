@@ -78,6 +78,7 @@ func TestFeatures(t *testing.T) {
 			{"MemoAndSearchAttributes", testMemoAndSearchAttributes},
 			{"SearchAttributeRegistration", testSearchAttributeRegistration},
 			{"ActivityOperations", testActivityOperations},
+			{"PriorityOrder", testPriorityOrder},
 			{"StickyHistory", testStickyHistory},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
