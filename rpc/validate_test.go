@@ -692,6 +692,8 @@ func TestValidatePriority(t *testing.T) {
 	task := e.startAndPoll(id)
 	_, err := e.ws.RespondWorkflowTaskCompleted(e.ctx(), &workflowservice.RespondWorkflowTaskCompletedRequest{
 		Namespace: valNS, TaskToken: task.TaskToken, Identity: "validate-test", Commands: []*commandpb.Command{
-			activity(func(a *commandpb.ScheduleActivityTaskCommandAttributes) { a.Priority = &commonpb.Priority{PriorityKey: -3} })}})
+			activity(func(a *commandpb.ScheduleActivityTaskCommandAttributes) {
+				a.Priority = &commonpb.Priority{PriorityKey: -3}
+			})}})
 	requireInvalid(t, err, "priority.priority_key", "BadScheduleActivityAttributes")
 }
